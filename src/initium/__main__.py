@@ -1,0 +1,5 @@
+import sys
+
+from initium.cli import main
+
+sys.exit(main())

@@ -159,12 +159,14 @@ def _suggest(name: str) -> str | None:
     if not isinstance(name, str):
         return None
     low = name.lower().rstrip("_")
-    for key in ALL_OBJECTS:
+    # Prefer the snake_case ids (what the seeds and most code use) over the CamelCase class names.
+    keys = sorted(ALL_OBJECTS, key=lambda k: (k[0].isupper(), k))
+    for key in keys:
         if key.lower() == low or key.lower().replace("_", "") == low.replace("_", ""):
             return key
     if low in _FOREIGN_NAMES:
         return _FOREIGN_NAMES[low]
-    close = difflib.get_close_matches(name, list(ALL_OBJECTS), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.75)
     return close[0] if close else None
 
 
@@ -271,8 +273,9 @@ def serialize(initializer: Any) -> Any:
     if isinstance(initializer, Initializer):
         cls = type(initializer)
         config = initializer.get_config()
-        if ALL_OBJECTS.get(cls.__name__) is cls:
-            return {"module": _KERAS_MODULE, "class_name": cls.__name__, "config": config, "registered_name": None}
+        name = getattr(cls, "_serialize_as", cls.__name__)
+        if ALL_OBJECTS.get(name) is cls or name != cls.__name__:
+            return {"module": _KERAS_MODULE, "class_name": name, "config": config, "registered_name": None}
         return {"module": None, "class_name": cls.__name__, "config": config,
                 "registered_name": saving.get_registered_name(cls)}
     if inspect.isfunction(initializer) or inspect.ismethod(initializer) or inspect.isbuiltin(initializer):

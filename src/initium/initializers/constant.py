@@ -116,6 +116,8 @@ class FromArray(Constant):
     It serializes as ``Constant`` with the array value.
     """
 
+    _serialize_as = "Constant"
+
     def __call__(self, shape, dtype=None):
         have = tuple(np.shape(self.value))
         if have != tuple(shape):

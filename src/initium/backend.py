@@ -22,6 +22,8 @@ __all__ = [
     "set_default_device",
     "to_numpy",
     "to_tensor",
+    "unique_name",
+    "clear_session",
 ]
 
 _DTYPES: dict[str, torch.dtype] = {
@@ -126,3 +128,18 @@ def to_tensor(x: Any, dtype: Any = None, device: str | torch.device | None = Non
         tdtype = torch_dtype(_floatx)
     t = torch.from_numpy(np.ascontiguousarray(arr)) if arr.dtype != object else torch.tensor(x)
     return t.to(device=target, dtype=tdtype or t.dtype)
+
+
+_name_counts: dict[str, int] = {}
+
+
+def unique_name(base: str) -> str:
+    """``base``, then ``base_1``, ``base_2``, ... (Keras's automatic layer and model names)."""
+    n = _name_counts.get(base, 0)
+    _name_counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def clear_session() -> None:
+    """Reset automatic names (``dense``, ``dense_1``, ...), as ``keras.backend.clear_session``."""
+    _name_counts.clear()

@@ -65,6 +65,9 @@ __all__ = [
     "set_random_seed",
     "global_seed",
     "random_bits",
+    "record_keys",
+    "replay_keys",
+    "seed_scope",
 ]
 
 GENERATOR = "philox4x64-10"
@@ -172,13 +175,84 @@ def set_random_seed(seed: int) -> None:
     _global_generator = SeedGenerator(seed, name="global_seed_generator")
 
 
+_tls = threading.local()
+
+
 def draw_key(seed: Any) -> tuple[int, int]:
-    """The Philox key for one draw with ``seed`` (None, int or SeedGenerator)."""
-    if seed is None:
-        return _global().next()
-    if isinstance(seed, SeedGenerator):
-        return seed.next()
-    return (_check_seed_value(seed) & _MASK64, 0)
+    """The Philox key for one draw with ``seed`` (None, int or SeedGenerator).
+
+    Inside ``record_keys()`` every key handed out is also appended to the recorder; inside
+    ``replay_keys(keys)`` the recorded keys are handed out again, in order, whatever the seed.
+    """
+    replay = getattr(_tls, "replay", None)
+    if replay:
+        key = replay.pop(0)
+    elif seed is None:
+        key = getattr(_tls, "scope", None).next() if getattr(_tls, "scope", None) else _global().next()
+    elif isinstance(seed, SeedGenerator):
+        key = seed.next()
+    else:
+        key = (_check_seed_value(seed) & _MASK64, 0)
+    for rec in getattr(_tls, "recorders", ()):
+        rec.append(key)
+    return key
+
+
+class _Context:
+    def __init__(self, enter, exit_):
+        self._enter, self._exit = enter, exit_
+
+    def __enter__(self):
+        return self._enter()
+
+    def __exit__(self, *exc):
+        self._exit()
+        return False
+
+
+def record_keys() -> _Context:
+    """``with record_keys() as keys:`` collects the ``(seed, stream)`` key of every draw made."""
+    keys: list[tuple[int, int]] = []
+
+    def enter():
+        _tls.recorders = getattr(_tls, "recorders", ()) + (keys,)
+        return keys
+
+    def exit_():
+        _tls.recorders = tuple(r for r in _tls.recorders if r is not keys)
+
+    return _Context(enter, exit_)
+
+
+def replay_keys(keys: Sequence[tuple[int, int]]) -> _Context:
+    """Within the block, draws use ``keys`` in order: re-creates recorded values exactly."""
+    saved: list = []
+
+    def enter():
+        saved.append(getattr(_tls, "replay", None))
+        _tls.replay = [tuple(k) for k in keys]
+        return None
+
+    def exit_():
+        _tls.replay = saved.pop()
+
+    return _Context(enter, exit_)
+
+
+def seed_scope(seed: int | SeedGenerator) -> _Context:
+    """Within the block, unseeded draws come from ``seed``'s stream instead of the global one."""
+    gen = seed if isinstance(seed, SeedGenerator) else SeedGenerator(_check_seed_value(seed))
+    saved: list = []
+
+    def enter():
+        saved.append(getattr(_tls, "scope", None))
+        _tls.scope = gen
+        return gen
+
+    def exit_():
+        _tls.scope = saved.pop()
+
+    return _Context(enter, exit_)
 
 
 def _philox(key: tuple[int, int], first_block: int) -> np.random.Philox:

@@ -1,0 +1,624 @@
+"""``Layer``: the base of every layer and model. A ``torch.nn.Module`` with Keras's contract.
+
+- Lazy build: ``build(input_shape)`` runs on the first call (or when a model knows the input
+  shape) and creates weights with ``add_weight`` — the only door a weight comes through. It
+  resolves the initializer, draws through ``initializers.initialize`` (which checks shape, dtype
+  and finiteness), records the initializer and the random keys it drew, and registers the result
+  as a ``Variable`` (a ``torch.nn.Parameter``).
+- Weight order (``weights``, ``get_weights``): own trainable, own non-trainable (as created), then
+  sub-layers', recursively, without duplicates.
+- ``training``: ``layer(x, training=True)``; when not given it is inherited from the enclosing
+  call, and is ``False`` at the top level (Keras semantics; torch's ``module.train()`` flag is
+  not consulted).
+- Inputs: numpy arrays and lists are converted; float inputs are cast to the layer's dtype.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils import _pytree as pytree
+
+from initium import backend, initializers
+from initium import random as irandom
+from initium.layers.symbolic import KerasTensor, Node, is_symbolic, shape_of
+from initium.layers.variable import Variable
+
+__all__ = ["Layer", "InputSpec", "name_scope"]
+
+_tls = threading.local()
+_ALLOWED_BASE_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length")
+
+
+def _scope() -> list[str]:
+    if not hasattr(_tls, "scope"):
+        _tls.scope = []
+    return _tls.scope
+
+
+class name_scope:
+    """Prefix the paths of weights created inside the block (``with name_scope("sequential"):``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        _scope().append(self.name)
+
+    def __exit__(self, *exc: Any) -> None:
+        _scope().pop()
+
+
+class InputSpec:
+    """What a layer accepts: rank (``ndim``, ``min_ndim``, ``max_ndim``) and fixed axis sizes."""
+
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None, max_ndim: int | None = None,
+                 axes: dict[int, int] | None = None, hint: str = "") -> None:
+        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
+        self.axes = dict(axes or {})
+        self.hint = hint
+
+
+def _dtype_name(dtype: Any) -> str:
+    if isinstance(dtype, dict):  # Keras's DTypePolicy config
+        dtype = dtype.get("config", {}).get("name", dtype.get("name"))
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(f"Mixed-precision dtype policies are not supported yet. Received: dtype={dtype!r}")
+    return backend.standardize_dtype(dtype)
+
+
+class Layer(torch.nn.Module):
+    """Base class of layers. Subclass it: create weights in ``build(input_shape)`` with
+    ``add_weight``, compute in ``call(inputs, ...)``, and return the constructor arguments from
+    ``get_config``.
+
+    >>> class Scale(Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="w")
+    ...     def call(self, x):
+    ...         return x * self.w
+    """
+
+    _call_params: dict[type, tuple[bool, bool]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__ and not getattr(cls.__dict__["build"], "_initium_wrapped", False):
+            cls.build = _wrap_build(cls.__dict__["build"])
+
+    def __init__(self, *, activity_regularizer: Any = None, trainable: bool = True, name: str | None = None,
+                 dtype: Any = None, autocast: bool = True, **kwargs: Any) -> None:
+        unknown = {k: v for k, v in kwargs.items() if k not in _ALLOWED_BASE_KWARGS}
+        if unknown:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {unknown}")
+        if not isinstance(trainable, bool):
+            raise ValueError(
+                f"Expected `trainable` to be a boolean. Received: trainable={trainable!r} (of type "
+                f"{type(trainable).__name__}). Pass layers to Sequential as a list: Sequential([a, b])."
+            )
+        super().__init__()
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"A layer name must be a non-empty string without '/'. Received: name={name!r}")
+        self.name = name or backend.unique_name(_snake(type(self).__name__))
+        self._dtype = _dtype_name(dtype)
+        self._autocast = autocast
+        self._trainable = trainable
+        self.built = False
+        self.supports_masking = False
+        self.input_spec: InputSpec | list[InputSpec] | None = None
+        self._own_weights: list[Variable] = []
+        self._added_losses: list[torch.Tensor] = []
+        self._inbound_nodes: list[Node] = []
+        self._build_input_shape: Any = None
+        self._path = self.name
+        self._new_weight_device: torch.device | None = None
+        from initium import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        shape = kwargs.get("batch_input_shape")
+        if shape is None and (kwargs.get("input_shape") is not None or kwargs.get("input_dim") is not None):
+            inner = kwargs.get("input_shape")
+            if inner is None:
+                inner = (kwargs["input_dim"],)
+            elif isinstance(inner, int):
+                inner = (inner,)
+            shape = (kwargs.get("batch_size"), *inner)
+        self._batch_input_shape = tuple(shape) if shape is not None else None
+
+    # ------------------------------------------------------------------ attributes and tracking
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Variable):
+            params = self.__dict__.get("_parameters")
+            if params is not None:  # one weight, one key: re-key it under the attribute name
+                for key, p in list(params.items()):
+                    if p is value and key != name:
+                        del params[key]
+        elif (isinstance(value, (list, tuple)) and value and not name.startswith("_")
+              and all(isinstance(v, torch.nn.Module) for v in value)):
+            value = torch.nn.ModuleList(value)  # Keras tracks layers kept in lists
+        super().__setattr__(name, value)
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._flatten_layers(include_self=True):
+            if layer is not self:
+                layer._trainable = bool(value)
+            for v in layer._own_weights:
+                v.trainable = bool(value) and getattr(v, "_born_trainable", True)
+
+    def _flatten_layers(self, include_self: bool = False, recursive: bool = True) -> Iterator["Layer"]:
+        seen: set[int] = set()
+
+        def walk(module: torch.nn.Module) -> Iterator[Layer]:
+            for child in module._modules.values():
+                if child is None or id(child) in seen:
+                    continue
+                seen.add(id(child))
+                if isinstance(child, Layer):
+                    yield child
+                    if recursive:
+                        yield from walk(child)
+                else:  # ModuleList, ModuleDict, or a torch container
+                    yield from walk(child)
+
+        if include_self:
+            seen.add(id(self))
+            yield self
+        yield from walk(self)
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, shape: Sequence[int] | None = None, initializer: Any = None, dtype: Any = None,
+                   trainable: bool = True, autocast: bool = True, regularizer: Any = None,
+                   constraint: Any = None, aggregation: str = "none", overwrite_with_gradient: bool = False,
+                   name: str | None = None) -> Variable:
+        """Create, initialize, check and register one weight (the only way a weight is born)."""
+        from initium import constraints, regularizers
+
+        if isinstance(shape, str):
+            raise TypeError(
+                f"add_weight on layer '{self.name}': the first argument is `shape` (Keras 3), but got "
+                f"the string {shape!r}. Call add_weight(name={shape!r}, shape=..., initializer=...)."
+            )
+        shape = () if shape is None else tuple(shape)
+        dname = backend.standardize_dtype(dtype if dtype is not None else self._dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if backend.is_float_dtype(dname) else "zeros"
+        init = initializers.get(initializer)
+        name = name or "variable"
+        if trainable and not backend.is_float_dtype(dname):
+            raise ValueError(
+                f"Layer '{self.name}': weight '{name}' of dtype {dname} cannot be trainable (only float "
+                "weights have gradients). Pass trainable=False."
+            )
+        scope = _scope()
+        path = "/".join([*scope, name]) if scope else f"{self.name}/{name}"
+        with irandom.record_keys() as keys:
+            value = initializers.initialize(init, shape, dname, device=self._weight_device(), name=path)
+        var = Variable(value, trainable=trainable and self._trainable, name=name, path=path,
+                       initializer=init, init_keys=keys, regularizer=regularizers.get(regularizer),
+                       constraint=constraints.get(constraint))
+        var._born_trainable = trainable
+        key, i = name, 1
+        while key in self._parameters or key in self.__dict__ or key in self._modules:
+            key, i = f"{name}_{i}", i + 1
+        self.register_parameter(key, var)
+        self._own_weights.append(var)
+        return var
+
+    def _weight_device(self) -> torch.device:
+        for v in self._own_weights:
+            return v.device
+        return self._new_weight_device or backend.default_device()
+
+    def _ordered_own(self) -> list[Variable]:
+        own = self._own_weights
+        return ([v for v in own if getattr(v, "_born_trainable", True)]
+                + [v for v in own if not getattr(v, "_born_trainable", True)])
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Own trainable, own non-trainable, then sub-layers' weights (Keras order)."""
+        out: list[Variable] = []
+        seen: set[int] = set()
+        for layer in self._flatten_layers(include_self=True):
+            for v in layer._ordered_own():
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if v.trainable] if self._trainable else []
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def named_weights(self) -> list[tuple[str, Variable]]:
+        """``(path, weight)`` pairs in ``weights`` order, e.g. ``("sequential/dense/kernel", v)``."""
+        return [(v.path, v) for v in self.weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """NumPy copies of ``weights``, in Keras order. ``[]`` before the layer is built."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set every weight from a list of arrays (same order as ``get_weights``).
+
+        Everything is checked before anything is written: on error no weight has changed.
+        """
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            expected = ", ".join(f"{v.name} {tuple(v.shape)}" for v in params) or "none (is it built?)"
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of length "
+                f"{len(weights)}, but the layer was expecting {len(params)} weights: {expected}."
+            )
+        arrays = []
+        for i, (v, w) in enumerate(zip(params, weights)):
+            arr = backend.to_numpy(w) if isinstance(w, torch.Tensor) else np.asarray(w)
+            if tuple(arr.shape) != tuple(v.shape):
+                raise ValueError(
+                    f"Layer '{self.name}' weight {i} ('{v.path}') has shape {tuple(v.shape)}, but the "
+                    f"provided weight has shape {tuple(arr.shape)}."
+                )
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"Layer '{self.name}' weight {i} ('{v.path}'): values of dtype {arr.dtype} are not numbers.")
+            arrays.append(arr)
+        with torch.no_grad():
+            for v, arr in zip(params, arrays):
+                v.copy_(torch.from_numpy(np.ascontiguousarray(arr)).to(device=v.device, dtype=v.dtype))
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                "You can build it manually via: `layer.build(input_shape)`."
+            )
+        return sum(int(v.numel()) for v in self.weights)
+
+    def reinitialize(self, seed: int | None = None, replay: bool = False) -> None:
+        """Re-draw every weight in place with the initializer that made it.
+
+        ``replay=True`` re-creates the initial values exactly (from the recorded random keys);
+        ``seed`` draws unseeded initializers from that seed's stream instead of the global one
+        (initializers with their own seed repeat their values, as they always do).
+        """
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built, so it has no weights to re-initialize.")
+        import contextlib
+
+        for v in self.weights:
+            if replay:
+                ctx = irandom.replay_keys(v.init_keys)
+            elif seed is not None:
+                ctx = irandom.seed_scope(irandom.SeedGenerator((seed * 1_000_003 + _stable_hash(v.path)) % (1 << 62)))
+            else:
+                ctx = contextlib.nullcontext()
+            with ctx, irandom.record_keys() as keys:
+                value = initializers.initialize(v.initializer, tuple(v.shape), backend.standardize_dtype(v.dtype),
+                                                device=v.device, name=v.path)
+            v.init_keys = tuple(keys)
+            with torch.no_grad():
+                v.copy_(value)
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of the weights, plus losses added during the last call."""
+        out: list[torch.Tensor] = []
+        for layer in self._flatten_layers(include_self=True):
+            for v in layer._own_weights:
+                if v.regularizer is not None:
+                    out.append(v.regularizer(v))
+            out.extend(layer._added_losses)
+        return out
+
+    def add_loss(self, loss: torch.Tensor) -> None:
+        self._added_losses.append(loss)
+
+    # ------------------------------------------------------------------ build and call
+    def build(self, input_shape: Any = None) -> None:
+        """Create the weights for inputs of ``input_shape`` (override; call ``add_weight``)."""
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        return inputs
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(*args, **kwargs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        raise NotImplementedError
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        if self.built:
+            return
+        self.build(input_shape)
+        self.built = True
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        shape = config.get("input_shape")
+        if shape is not None:
+            self._maybe_build(_to_shape(shape))
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": self._build_input_shape}
+
+    def _accepts(self) -> tuple[bool, bool]:
+        cls = type(self)
+        got = Layer._call_params.get(cls)
+        if got is None:
+            params = inspect.signature(cls.call).parameters
+            got = ("training" in params, "mask" in params)
+            Layer._call_params[cls] = got
+        return got
+
+    def _convert(self, x: Any) -> Any:
+        if type(x) is torch.Tensor:
+            if x.is_floating_point() and self._autocast and x.dtype != backend.torch_dtype(self._dtype):
+                return x.to(backend.torch_dtype(self._dtype))
+            return x
+        if isinstance(x, (list, tuple)) and _numbers_only(x):  # [[1.0, 2.0]] is data, not many inputs
+            x = np.asarray(x)
+        elif isinstance(x, (list, tuple, dict)):
+            return pytree.tree_map(self._convert, x)
+        if isinstance(x, torch.Tensor):  # a subclass: keep as is
+            return x
+        if isinstance(x, (np.ndarray, np.generic, int, float)):
+            arr = np.asarray(x)
+            dev = self._own_weights[0].device if self._own_weights else backend.default_device()
+            if arr.dtype.kind == "f":
+                return torch.from_numpy(np.ascontiguousarray(arr)).to(device=dev, dtype=backend.torch_dtype(self._dtype))
+            return torch.from_numpy(np.ascontiguousarray(arr)).to(dev)
+        return x
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            args = (kwargs.pop("inputs"),)
+        if is_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        x = self._convert(args[0])
+        if not self.built:
+            leaves = [t for t in pytree.tree_leaves(x) if isinstance(t, torch.Tensor)]
+            if leaves:
+                self._new_weight_device = leaves[0].device
+            self._maybe_build(pytree.tree_map(shape_of, x) if not isinstance(x, torch.Tensor) else tuple(x.shape))
+        if self.input_spec is not None:
+            self._check_input_spec(x)
+        takes_training, takes_mask = self._accepts()
+        training = kwargs.get("training")
+        outer = getattr(_tls, "training", None)
+        if training is None:
+            training = bool(outer)
+        if takes_training:
+            kwargs["training"] = training
+        else:
+            kwargs.pop("training", None)
+        if takes_mask and kwargs.get("mask") is None:
+            mask = getattr(args[0], "_keras_mask", None)
+            if mask is not None:
+                kwargs["mask"] = mask
+        elif not takes_mask:
+            kwargs.pop("mask", None)
+        if self._added_losses:
+            self._added_losses = []
+        _tls.training = training
+        try:
+            out = torch.nn.Module.__call__(self, x, *args[1:], **kwargs)
+        finally:
+            _tls.training = outer
+        if self.activity_regularizer is not None:
+            self._added_losses.append(sum(self.activity_regularizer(t) for t in pytree.tree_leaves(out)
+                                          if isinstance(t, torch.Tensor)) / max(1, _batch(out)))
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            m = self.compute_mask(x, kwargs.get("mask"))
+            if m is not None and isinstance(out, torch.Tensor):
+                out._keras_mask = m
+        return out
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return mask if self.supports_masking else None
+
+    def _check_input_spec(self, x: Any) -> None:
+        specs = self.input_spec if isinstance(self.input_spec, list) else [self.input_spec]
+        leaves = pytree.tree_leaves(x) if not isinstance(x, (torch.Tensor, KerasTensor)) else [x]
+        if len(specs) > 1 and len(leaves) != len(specs):
+            raise ValueError(f"Layer '{self.name}' expects {len(specs)} inputs, but it received {len(leaves)}.")
+        for i, (spec, t) in enumerate(zip(specs, leaves)):
+            shape = shape_of(t)
+            nd = len(shape)
+            hint = f" {spec.hint}" if spec.hint else ""
+            head = f"Input {i} of layer '{self.name}' ({type(self).__name__}) is incompatible with the layer:"
+            if spec.ndim is not None and nd != spec.ndim:
+                raise ValueError(f"{head} expected ndim={spec.ndim}, found ndim={nd}. Full shape received: {shape}.{hint}")
+            if spec.min_ndim is not None and nd < spec.min_ndim:
+                raise ValueError(f"{head} expected min_ndim={spec.min_ndim}, found ndim={nd}. Full shape received: {shape}.{hint}")
+            if spec.max_ndim is not None and nd > spec.max_ndim:
+                raise ValueError(f"{head} expected max_ndim={spec.max_ndim}, found ndim={nd}. Full shape received: {shape}.{hint}")
+            for ax, size in spec.axes.items():
+                got = shape[ax] if -nd <= ax < nd else None
+                if got is not None and got != size:
+                    raise ValueError(
+                        f"{head} expected axis {ax} of input shape to have value {size}, but received input "
+                        f"with shape {shape}. The layer was built for inputs with {size} there; build a new "
+                        "layer for the new shape."
+                    )
+
+    # ------------------------------------------------------------------ symbolic (functional API)
+    def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        if not self.built:
+            self._maybe_build(pytree.tree_map(shape_of, x) if not isinstance(x, KerasTensor) else x.shape)
+        if self.input_spec is not None:
+            self._check_input_spec(x)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        node = Node(self, args, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        index = len(self._inbound_nodes) - 1
+        for i, t in enumerate(node.output_tensors):
+            t._keras_history = (self, index, i)
+            t.name = t.name or self.name
+        return outputs
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        x = args[0]
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shape = self.compute_output_shape(pytree.tree_map(shape_of, x) if not isinstance(x, KerasTensor) else x.shape)
+            if _is_shape(shape):
+                return KerasTensor(shape, dtype=self.compute_dtype)
+            return pytree.tree_map(lambda s: KerasTensor(s, dtype=self.compute_dtype), shape, is_leaf=_is_shape)
+        return self._spec_by_running(args, kwargs)
+
+    def _spec_by_running(self, args: tuple, kwargs: dict) -> Any:
+        runs = []
+        for fill in (2, 3):
+            def concrete(t: Any, fill: int = fill) -> Any:
+                if not isinstance(t, KerasTensor):
+                    return t
+                shape = tuple(fill if d is None else d for d in t.shape)
+                return torch.zeros(shape, dtype=backend.torch_dtype(t.dtype), device=self._weight_device())
+
+            a, k = pytree.tree_map(concrete, (args, kwargs))
+            k = {**k, "training": False}
+            with torch.no_grad():
+                runs.append(self(*a, **k))
+            if not any(d is None for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, KerasTensor) for d in t.shape):
+                runs.append(runs[0])
+                break
+
+        def spec(t2: Any, t3: Any) -> Any:
+            if not isinstance(t2, torch.Tensor):
+                return t2
+            shape = tuple(a if a == b else None for a, b in zip(t2.shape, t3.shape))
+            return KerasTensor(shape, dtype=backend.standardize_dtype(t2.dtype))
+
+        return pytree.tree_map(spec, runs[0], runs[1])
+
+    @property
+    def input(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input, so it has no `input`.")
+        node = self._inbound_nodes[0]
+        return node.args[0]
+
+    @property
+    def output(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input, so it has no `output`.")
+        return self._inbound_nodes[0].outputs
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self._dtype},
+                          "registered_name": None}}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _wrap_build(build: Any) -> Any:
+    """Every ``build`` records its input shape, sets the layer's path from the name scope, runs
+    inside the layer's own scope (so weights get ``.../layer/name`` paths) and marks it built."""
+    import functools
+
+    @functools.wraps(build)
+    def wrapped(self: Layer, input_shape: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "_in_build", False):  # super().build(...) from a subclass
+            return build(self, input_shape, *args, **kwargs)
+        self._in_build = True
+        try:
+            self._build_input_shape = _to_shape(input_shape)
+            scope = _scope()
+            self._path = "/".join([*scope, self.name])
+            with name_scope(self.name):
+                result = build(self, input_shape, *args, **kwargs)
+            self.built = True
+            return result
+        finally:
+            self._in_build = False
+
+    wrapped._initium_wrapped = True
+    return wrapped
+
+
+def _snake(name: str) -> str:
+    import re
+
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _numbers_only(x: Any) -> bool:
+    if isinstance(x, (list, tuple)):
+        return len(x) > 0 and all(_numbers_only(v) for v in x)
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
+def _is_shape(s: Any) -> bool:
+    return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+
+
+def _to_shape(s: Any) -> Any:
+    if _is_shape(s):
+        return tuple(s)
+    if isinstance(s, (list, tuple)):
+        return [_to_shape(x) for x in s]
+    if isinstance(s, dict):
+        return {k: _to_shape(v) for k, v in s.items()}
+    return s
+
+
+def _batch(out: Any) -> int:
+    for t in pytree.tree_leaves(out):
+        if isinstance(t, torch.Tensor) and t.ndim:
+            return int(t.shape[0])
+    return 1
+
+
+def _stable_hash(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode())

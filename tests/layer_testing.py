@@ -153,8 +153,13 @@ def run_layer_test(
             kout = klayer(kx, training=training, **call_kwargs)
             out = layer([torch.from_numpy(d) for d in data] if multi else torch.from_numpy(x), training=training,
                         **call_kwargs)
-            np.testing.assert_allclose(_to_np(out), _to_np(kout), atol=atol, rtol=rtol,
-                                       err_msg=f"{layer_cls.__name__} output differs from Keras (training={training})")
+            ours_list, theirs_list = _to_np(out), _to_np(kout)
+            if not isinstance(ours_list, list):
+                ours_list, theirs_list = [ours_list], [theirs_list]
+            assert len(ours_list) == len(theirs_list), f"{layer_cls.__name__}: number of outputs differs from Keras"
+            for i, (o, t) in enumerate(zip(ours_list, theirs_list)):
+                np.testing.assert_allclose(o, t, atol=atol, rtol=rtol, err_msg=(
+                    f"{layer_cls.__name__} output {i} differs from Keras (training={training})"))
             if training:  # stateful layers (BatchNormalization) must have updated the same way
                 for ours, theirs in zip(layer.get_weights(), klayer.get_weights()):
                     np.testing.assert_allclose(ours, theirs, atol=atol, rtol=rtol,

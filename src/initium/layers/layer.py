@@ -432,11 +432,13 @@ class Layer(torch.nn.Module):
             kwargs["training"] = training
         else:
             kwargs.pop("training", None)
-        if takes_mask and kwargs.get("mask") is None:
+        mask = kwargs.get("mask")
+        if mask is None:
             mask = getattr(args[0], "_keras_mask", None)
+        if takes_mask:
             if mask is not None:
                 kwargs["mask"] = mask
-        elif not takes_mask:
+        else:
             kwargs.pop("mask", None)
         if self._added_losses:
             self._added_losses = []
@@ -449,7 +451,7 @@ class Layer(torch.nn.Module):
             self._added_losses.append(sum(self.activity_regularizer(t) for t in pytree.tree_leaves(out)
                                           if isinstance(t, torch.Tensor)) / max(1, _batch(out)))
         if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
-            m = self.compute_mask(x, kwargs.get("mask"))
+            m = self.compute_mask(x, mask)
             if m is not None and isinstance(out, torch.Tensor):
                 out._keras_mask = m
         return out
@@ -547,9 +549,14 @@ class Layer(torch.nn.Module):
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self._dtype},
-                          "registered_name": None}}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self._dtype},
+                            "registered_name": None}}
+        if self.activity_regularizer is not None:  # Keras adds it only when set
+            from initium import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Layer":

@@ -1,0 +1,381 @@
+"""Normalization layers: BatchNormalization, LayerNormalization.
+
+Both run on torch's fused kernels (``torch.nn.functional.batch_norm`` / ``layer_norm``) with
+Keras's math; half-precision inputs are normalized in float32 and cast back (as Keras does).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from initium import constraints, initializers, regularizers
+from initium.layers.layer import InputSpec, Layer
+from initium.layers.serialization import register_layer
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _check_axis(layer: Layer, axis: int, ndim: int, input_shape: Any) -> int:
+    """``axis`` as a non-negative index into an input of rank ``ndim``, or a ValueError."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"Axis {axis} is out of bounds for input shape {tuple(input_shape)}. Received: axis="
+            f"{getattr(layer, 'axis', axis)} ({type(layer).__name__} '{layer.name}': use an axis in "
+            f"[{-ndim}, {ndim - 1}], e.g. -1 for channels_last or 1 for channels_first)."
+        )
+    return axis % ndim
+
+
+class BatchNormalization(Layer):
+    """Normalizes each channel (the ``axis``) with batch statistics in training and with moving
+    averages of them in inference: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Training (``training=True`` and the layer trainable) uses the batch mean and the **biased**
+    (population) batch variance over every axis but ``axis``, and updates, in place and without
+    gradient, ``moving = momentum * moving + (1 - momentum) * batch``. Inference uses
+    ``moving_mean`` / ``moving_variance``. As in Keras 3, a layer with ``trainable=False`` (e.g.
+    frozen for fine-tuning) always runs in inference mode and never updates its statistics.
+
+    Weights (each of shape ``(channels,)``, in this order): ``gamma`` (if ``scale``; default
+    ``ones``), ``beta`` (if ``center``; default ``zeros``), then the non-trainable
+    ``moving_mean`` (default ``zeros``) and ``moving_variance`` (default ``ones``). The default
+    initializers are constants, so they have zero variance.
+
+    Args:
+        axis: int, the channel axis (``-1`` for channels_last, ``1`` after a channels_first conv).
+        momentum: float, the moving-average momentum (0.99).
+        epsilon: float added to the variance (1e-3).
+        center, scale: whether to create and use ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as their names say.
+        renorm, renorm_clipping, renorm_momentum, synchronized: accepted for Keras configs;
+            ``renorm=True`` and ``synchronized=True`` are not supported (ValueError).
+
+    A ``mask`` (one dimension less than the input, e.g. from ``Embedding(mask_zero=True)``)
+    excludes the masked positions from the batch statistics.
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, renorm: bool = False, renorm_clipping: Any = None,
+                 renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        where = f"BatchNormalization '{self.name}'"
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(
+                f"{where}: `axis` must be an int (BatchNormalization normalizes one axis). Received: "
+                f"axis={axis!r}. Use LayerNormalization for several axes."
+            )
+        self.axis = int(axis)
+        if synchronized:
+            raise ValueError(
+                "Argument synchronized=True is only supported with the TensorFlow backend "
+                f"({where}: initium has no synchronized batch statistics; pass synchronized=False)."
+            )
+        if renorm:
+            raise ValueError(
+                f"{where}: renorm=True (batch renormalization) is not supported by initium. Received: "
+                "renorm=True. Pass renorm=False."
+            )
+        self.synchronized = synchronized
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.renorm = renorm
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
+        self.supports_masking = True
+        self.gamma = None
+        self.beta = None
+        self.moving_mean = None
+        self.moving_variance = None
+
+    def build(self, input_shape: Any) -> None:
+        ndim = len(input_shape)
+        ax = _check_axis(self, self.axis, ndim, input_shape)
+        channels = input_shape[ax]
+        if channels is None:
+            raise ValueError(
+                f"BatchNormalization '{self.name}': the size of axis {self.axis} must be known to create "
+                f"the weights. Received input shape {tuple(input_shape)}."
+            )
+        shape = (channels,)
+        if self.scale:
+            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=shape,
+                                           initializer=self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=shape,
+                                               initializer=self.moving_variance_initializer, trainable=False)
+        self.input_spec = InputSpec(
+            ndim=ndim, axes={self.axis: channels},
+            hint=f"BatchNormalization normalizes axis {self.axis} and was built for inputs of rank {ndim}.",
+        )
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        _check_axis(self, self.axis, len(input_shape), input_shape)
+        return input_shape
+
+    def call(self, inputs: torch.Tensor, training: bool = False, mask: Any = None) -> torch.Tensor:
+        if mask is not None and mask.ndim != inputs.ndim - 1:
+            raise ValueError(
+                "The mask provided should be one dimension less than the inputs. Received: "
+                f"mask.shape={tuple(mask.shape)}, inputs.shape={tuple(inputs.shape)} "
+                f"(BatchNormalization '{self.name}')."
+            )
+        x = inputs.float() if inputs.dtype in _LOW_PRECISION else inputs
+        ax = self.axis % x.ndim
+        gamma = self.gamma.to(x.dtype) if self.gamma is not None else None
+        beta = self.beta.to(x.dtype) if self.beta is not None else None
+        if training and self.trainable:
+            count = x.numel() // max(1, x.shape[ax])
+            if mask is not None or count <= 1 or x.ndim < 2:
+                out = self._train_by_hand(x, ax, gamma, beta, mask)
+            else:
+                out = self._train_fused(x, ax, gamma, beta, count)
+        else:
+            out = self._apply(x, ax, self.moving_mean.to(x.dtype), self.moving_variance.to(x.dtype), gamma, beta)
+        return out.to(inputs.dtype) if out.dtype != inputs.dtype else out
+
+    # The channel axis goes to position 1 for torch's kernel: a view, undone on the output.
+    def _apply(self, x: torch.Tensor, ax: int, mean: torch.Tensor, var: torch.Tensor,
+               gamma: torch.Tensor | None, beta: torch.Tensor | None) -> torch.Tensor:
+        if x.ndim < 2:
+            inv = torch.rsqrt(var + self.epsilon)
+            if gamma is not None:
+                inv = inv * gamma
+            out = (x - mean) * inv
+            return out + beta if beta is not None else out
+        xc = x if ax == 1 else x.movedim(ax, 1)
+        out = F.batch_norm(xc, mean, var, gamma, beta, False, 0.0, self.epsilon)
+        return out if ax == 1 else out.movedim(1, ax)
+
+    def _train_fused(self, x: torch.Tensor, ax: int, gamma: torch.Tensor | None, beta: torch.Tensor | None,
+                     count: int) -> torch.Tensor:
+        # torch's kernel normalizes with the biased batch variance (as Keras) but folds the UNBIASED
+        # one into its running average, with momentum meaning (1 - Keras's). It updates copies;
+        # the variance update is then corrected exactly: with r = m * old + (1 - m) * var * n / (n - 1),
+        # Keras's m * old + (1 - m) * var is lerp(m * old, r, (n - 1) / n). No host sync.
+        m = self.momentum
+        mm, mv = self.moving_mean, self.moving_variance
+        with torch.no_grad():
+            run_mean = mm.detach().to(x.dtype, copy=True)
+            run_var = mv.detach().to(x.dtype, copy=True)
+        xc = x if ax == 1 else x.movedim(ax, 1)
+        out = F.batch_norm(xc, run_mean, run_var, gamma, beta, True, 1.0 - m, self.epsilon)
+        with torch.no_grad():
+            mm.copy_(run_mean)
+            mv.copy_(torch.lerp(mv.detach().to(x.dtype) * m, run_var, (count - 1) / count))
+        return out if ax == 1 else out.movedim(1, ax)
+
+    def _train_by_hand(self, x: torch.Tensor, ax: int, gamma: torch.Tensor | None, beta: torch.Tensor | None,
+                       mask: Any) -> torch.Tensor:
+        dims = [d for d in range(x.ndim) if d != ax]
+        if mask is None:
+            if dims:
+                var, mean = torch.var_mean(x, dim=dims, correction=0)
+            else:
+                mean, var = x, torch.zeros_like(x)
+        else:  # Keras: the mask covers every axis but the last, and is broadcast over it
+            w = mask.unsqueeze(-1).to(x.dtype).expand(x.shape)
+            total = w.sum(dim=dims) + 1e-7
+            mean = (x * w).sum(dim=dims) / total
+            shape = [1] * x.ndim
+            shape[ax] = x.shape[ax]
+            var = torch.square((x - mean.reshape(shape)) * w).sum(dim=dims) / total
+        m = self.momentum
+        with torch.no_grad():
+            self.moving_mean.copy_(self.moving_mean * m + mean.detach() * (1.0 - m))
+            self.moving_variance.copy_(self.moving_variance * m + var.detach() * (1.0 - m))
+        if x.ndim < 2:
+            return self._apply(x, ax, mean, var, gamma, beta)
+        shape = [1] * x.ndim
+        shape[ax] = x.shape[ax]
+        inv = torch.rsqrt(var + self.epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        out = (x - mean.reshape(shape)) * inv.reshape(shape)
+        return out + beta.reshape(shape) if beta is not None else out
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
+        })
+        return config
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis`` (its own mean and biased variance):
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta``. Same in training and inference.
+
+    Weights: ``gamma`` (if ``scale``; default ``ones``) and ``beta`` (if ``center``; default
+    ``zeros``), of shape ``tuple(input_shape[a] for a in sorted(axis))``; constant initializers,
+    so zero variance.
+
+    Args:
+        axis: int or list of ints (default -1). As in Keras, the built layer stores it as a sorted
+            list (``-1`` becomes ``[-1]`` in the config once built).
+        epsilon: float added to the variance (1e-3).
+        center, scale: whether to create and use ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: as their names say.
+        rms_scaling: deprecated Keras argument (a keyword): ``x / sqrt(var + epsilon) * gamma``
+            without centering and without ``beta``; use RMS normalization instead.
+    """
+
+    def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        rms_scaling = kwargs.pop("rms_scaling", False)
+        if rms_scaling:
+            warnings.warn(
+                "You passed `rms_scaling=True`, which is deprecated. This argument incorrectly scales the "
+                "input by the variance, not the root mean square. To correctly use RMS Normalization, "
+                "please use `keras.layers.RMSNormalization` instead.",
+                stacklevel=2,
+            )
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            if not all(isinstance(a, numbers.Integral) for a in axis):
+                raise TypeError(
+                    "Expected an int or a list/tuple of ints for the argument 'axis', but received: "
+                    f"{axis!r} (LayerNormalization '{self.name}')"
+                )
+            self.axis: Any = [int(a) for a in axis]
+        elif isinstance(axis, numbers.Integral):
+            self.axis = int(axis)
+        else:
+            raise TypeError(
+                "Expected an int or a list/tuple of ints for the argument 'axis', but received: "
+                f"{axis!r} (LayerNormalization '{self.name}')"
+            )
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.rms_scaling = rms_scaling
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+        self.gamma = None
+        self.beta = None
+
+    def _positive_axes(self, input_shape: Any) -> list[int]:
+        ndim = len(input_shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        pos = [_check_axis(self, a, ndim, input_shape) for a in axes]
+        if len(set(pos)) != len(pos):
+            raise ValueError(
+                f"LayerNormalization '{self.name}': axis={self.axis} names the same axis twice for inputs of "
+                f"rank {ndim}. List each axis once."
+            )
+        return pos
+
+    def build(self, input_shape: Any) -> None:
+        if isinstance(self.axis, list):
+            self.axis = sorted(self.axis)
+        else:
+            self.axis = [self.axis]
+        pos = self._positive_axes(input_shape)
+        shape = tuple(input_shape[a] for a in pos)
+        if any(d is None for d in shape):
+            raise ValueError(
+                f"LayerNormalization '{self.name}': the sizes of axes {self.axis} must be known to create the "
+                f"weights. Received input shape {tuple(input_shape)}."
+            )
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        self._positive_axes(input_shape)
+        return input_shape
+
+    def call(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor:
+        # `mask` is unused; declaring it makes the base Layer hand an incoming mask on to the output.
+        x = inputs.float() if inputs.dtype in _LOW_PRECISION else inputs
+        pos = self._positive_axes(x.shape)
+        k = len(pos)
+        tail = list(range(x.ndim - k, x.ndim))
+        moved = pos != tail
+        if moved:  # the normalized axes go last, in the order of `gamma`'s axes: a view
+            x = x.movedim(pos, tail)
+        norm_shape = tuple(x.shape[x.ndim - k:])
+        gamma = self.gamma.to(x.dtype) if self.gamma is not None else None
+        beta = self.beta.to(x.dtype) if self.beta is not None else None
+        if self.rms_scaling:
+            var = torch.var(x, dim=tail, keepdim=True, correction=0)
+            out = x * torch.rsqrt(var + self.epsilon)
+            if gamma is not None:
+                out = out * gamma
+        else:
+            out = F.layer_norm(x, norm_shape, gamma, beta, float(self.epsilon))
+        if moved:
+            out = out.movedim(tail, pos)
+        return out.to(inputs.dtype) if out.dtype != inputs.dtype else out
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "rms_scaling": self.rms_scaling,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        })
+        return config
+
+
+for _cls in (BatchNormalization, LayerNormalization):
+    register_layer(_cls)

@@ -189,3 +189,30 @@ def test_clone_model_has_fresh_weights():
     c = models.clone_model(m)
     assert [w.shape for w in c.get_weights()] == [w.shape for w in m.get_weights()]
     assert not np.array_equal(c.get_weights()[0], m.get_weights()[0])
+
+
+def test_functional_layer_and_weight_order_equal_keras():
+    """Keras orders functional layers by graph depth (deepest first), not by call order."""
+    import keras as real_keras
+
+    def build(lib):
+        L = lib.layers
+        a, b = lib.Input((3,), name="a"), lib.Input((3,), name="b")
+        da = L.Dense(4, name="dA")(a)
+        e2 = L.Dense(4, name="e2")(L.Dense(4, name="e1")(b))
+        out = L.Dense(1, name="out")(L.Concatenate(name="cat")([da, e2]))
+        return lib.Model([a, b], out)
+
+    ours, theirs = build(keras), build(real_keras)
+    assert [l.name for l in ours.layers] == [l.name for l in theirs.layers]
+    assert [v.path for v in ours.weights] == [v.path for v in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    x = [np.ones((2, 3), "float32"), np.full((2, 3), 0.5, "float32")]
+    np.testing.assert_allclose(ours(x).detach().numpy(), theirs.predict(x, verbose=0), atol=1e-5)
+
+
+def test_model_from_config_dispatches_functional():
+    a = keras.Input((2,), name="fa")
+    f = keras.Model(a, layers.Dense(3, name="fd")(a))
+    g = keras.Model.from_config(f.get_config())
+    assert isinstance(g, models.Functional) and [l.name for l in g.layers] == ["fa", "fd"]

@@ -276,7 +276,7 @@ def serialize(initializer: Any) -> Any:
         name = getattr(cls, "_serialize_as", cls.__name__)
         if ALL_OBJECTS.get(name) is cls or name != cls.__name__:
             return {"module": _KERAS_MODULE, "class_name": name, "config": config, "registered_name": None}
-        return {"module": None, "class_name": cls.__name__, "config": config,
+        return {"module": _module_of(cls), "class_name": cls.__name__, "config": config,
                 "registered_name": saving.get_registered_name(cls)}
     if inspect.isfunction(initializer) or inspect.ismethod(initializer) or inspect.isbuiltin(initializer):
         if initializer.__name__ == "<lambda>":
@@ -289,11 +289,16 @@ def serialize(initializer: Any) -> Any:
                 "config": saving.get_registered_name(initializer), "registered_name": "function"}
     if callable(initializer) and hasattr(initializer, "get_config"):
         cls = type(initializer)
-        return {"module": None, "class_name": cls.__name__, "config": initializer.get_config(),
+        return {"module": _module_of(cls), "class_name": cls.__name__, "config": initializer.get_config(),
                 "registered_name": saving.get_registered_name(cls)}
     raise TypeError(
         f"Cannot serialize {initializer!r} (of type {type(initializer).__name__}) as an initializer."
     )
+
+
+def _module_of(cls: type) -> str | None:
+    """Keras writes a custom class's module (informational only: never imported on load)."""
+    return None if cls.__module__ == "__main__" else cls.__module__
 
 
 def get(identifier: Any) -> Any:

@@ -594,8 +594,8 @@ def _wrap_build(build: Any) -> Any:
 def _snake(name: str) -> str:
     import re
 
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # Keras's to_snake_case: Conv2D -> conv2d
 
 
 def _numbers_only(x: Any) -> bool:

@@ -27,6 +27,8 @@ def serialize(layer: Any) -> dict[str, Any]:
     builtin = LAYERS.get(cls.__name__) is cls
     module = ("keras" if cls.__name__ in ("Sequential", "Functional", "Model") else "keras.layers") if builtin else None
     registered = None if builtin else saving.get_registered_name(cls)
+    if not builtin:
+        module = None if cls.__module__ == "__main__" else cls.__module__
     if builtin and cls.__name__ == "Functional":  # Keras's own spelling for functional models
         module, registered = "keras.src.models.functional", "Functional"
     out = {"module": module, "class_name": cls.__name__, "config": layer.get_config(),

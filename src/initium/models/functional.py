@@ -28,6 +28,42 @@ def _check_symbolic(structure: Any, what: str) -> list[KerasTensor]:
     return leaves
 
 
+def _keras_layer_order(outputs: list[KerasTensor], inputs: list[KerasTensor]) -> list[Layer]:
+    """Layers in Keras's order (``keras/src/ops/function.py`` ``map_graph``): by node depth from
+    the outputs, deepest first; ties by first visit in a depth-first walk from the outputs. The
+    order of ``model.layers`` is the order of ``get_weights()``, so it must be Keras's."""
+    visited: set[int] = set()
+    decreasing: list[Node] = []
+    first_seen: dict[int, int] = {}
+    input_ids = {id(t) for t in inputs}
+
+    def walk(t: KerasTensor) -> None:
+        layer, index, _ = t._keras_history
+        node = layer._inbound_nodes[index]
+        if id(node) in visited:
+            return
+        first_seen.setdefault(id(layer), len(first_seen))
+        if not isinstance(layer, InputLayer) and id(t) not in input_ids:
+            for parent in node.input_tensors:
+                walk(parent)
+        visited.add(id(node))
+        decreasing.append(node)
+
+    for t in outputs:
+        walk(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    layers: dict[int, Layer] = {}
+    for node in reversed(decreasing):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    return sorted(layers.values(), key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
+
+
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)``; supports several inputs and outputs and
     layers called more than once (shared layers)."""
@@ -74,7 +110,7 @@ class Functional(Model):
                 )
         self._nodes = [n for n in order if not isinstance(n.layer, InputLayer)]
         self._registry = torch.nn.ModuleDict()
-        for layer in input_layers + [n.layer for n in self._nodes]:
+        for layer in _keras_layer_order(flat_out, flat_in):
             if layer.name in self._registry:
                 if self._registry[layer.name] is not layer:
                     raise ValueError(

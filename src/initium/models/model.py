@@ -103,6 +103,15 @@ class Model(Layer):
             return super().get_config()
         return super().get_config()
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Model":
+        """A functional config (with ``input_layers``) builds a functional model, as in Keras."""
+        if cls is Model and "input_layers" in config and "output_layers" in config:
+            from initium.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return super().from_config(config)
+
     def to_json(self, **kwargs: Any) -> str:
         """The model's architecture as Keras-compatible JSON (no weights)."""
         from initium.layers.serialization import serialize

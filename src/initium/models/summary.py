@@ -51,6 +51,27 @@ def _inits(layer: Any) -> tuple[str, str]:
             describe_initializer(bias.initializer) if bias is not None else "-")
 
 
+def _needs_connections(model: Any) -> bool:
+    """Keras adds "Connected to" for functional models that are not a plain chain."""
+    nodes = getattr(model, "_nodes", None)
+    if nodes is None:
+        return False
+    return len(model.inputs) > 1 or len(model.outputs) > 1 or any(
+        len(n.input_tensors) != 1 or len(n.layer._inbound_nodes) > 1 for n in nodes)
+
+
+def _connections(layer: Any, model: Any) -> str:
+    in_model = {id(n) for n in model._nodes}
+    parts = []
+    for node in layer._inbound_nodes:
+        if id(node) not in in_model:
+            continue
+        for t in node.input_tensors:
+            src, index, tindex = t._keras_history
+            parts.append(f"{src.name}[{index}][{tindex}]")
+    return ", ".join(parts) or "-"
+
+
 def print_summary(model: Any, print_fn: Callable[..., Any] | None = None, line_length: int | None = None,
                   show_trainable: bool = False) -> None:
     from rich.console import Console
@@ -62,12 +83,17 @@ def print_summary(model: Any, print_fn: Callable[..., Any] | None = None, line_l
     table.add_column("Param #", justify="right")
     table.add_column("Kernel init")
     table.add_column("Bias init")
+    connected = _needs_connections(model)
+    if connected:
+        table.add_column("Connected to")
     if show_trainable:
         table.add_column("Trainable")
     for layer in model.layers:
         params = f"{sum(int(v.numel()) for v in layer.weights):,}" if layer.built else "0 (unbuilt)"
         k, b = _inits(layer)
         row = [f"{layer.name} ({type(layer).__name__})", _output_shape(layer), params, k, b]
+        if connected:
+            row.append(_connections(layer, model))
         if show_trainable:
             row.append("Y" if layer.trainable else "N")
         table.add_row(*row)
@@ -83,6 +109,8 @@ def print_summary(model: Any, print_fn: Callable[..., Any] | None = None, line_l
              f"Trainable params: {t_tr[0]:,} ({_fmt_bytes(t_tr[1])})",
              f"Non-trainable params: {t_fr[0]:,} ({_fmt_bytes(t_fr[1])})"]
     console = Console(width=line_length or None, record=print_fn is not None)
+    if line_length is None and (print_fn is not None or not console.is_terminal):
+        console.width = 120  # pipes and logs: wide enough that names and shapes do not wrap
     if print_fn is None:
         console.print(table)
         for line in lines:

@@ -417,6 +417,8 @@ class Layer(torch.nn.Module):
             return self._symbolic_call(args, kwargs)
         x = self._convert(args[0])
         if not self.built:
+            if self.input_spec is not None:  # a wrong rank must not reach build()
+                self._check_input_spec(x)
             leaves = [t for t in pytree.tree_leaves(x) if isinstance(t, torch.Tensor)]
             if leaves:
                 self._new_weight_device = leaves[0].device
@@ -488,6 +490,8 @@ class Layer(torch.nn.Module):
     def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
         x = args[0]
         if not self.built:
+            if self.input_spec is not None:
+                self._check_input_spec(x)
             self._maybe_build(pytree.tree_map(shape_of, x) if not isinstance(x, KerasTensor) else x.shape)
         if self.input_spec is not None:
             self._check_input_spec(x)

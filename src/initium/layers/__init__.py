@@ -1,0 +1,29 @@
+"""Layers: Keras's layer set on ``torch.nn.Module``s, with one path (``add_weight``) for every weight.
+
+Each family module registers its classes (``register_layer``) so configs can name them.
+"""
+
+from initium.layers.core import Activation, Dense, Input, InputLayer
+from initium.layers.layer import InputSpec, Layer
+from initium.layers.serialization import LAYERS, deserialize, register_layer, serialize
+from initium.layers.symbolic import KerasTensor
+from initium.layers.variable import Variable
+
+from initium.layers.conv import *  # noqa: F401,F403
+from initium.layers.pooling import *  # noqa: F401,F403
+from initium.layers.normalization import *  # noqa: F401,F403
+from initium.layers.regularization import *  # noqa: F401,F403
+from initium.layers.embedding import *  # noqa: F401,F403
+from initium.layers.recurrent import *  # noqa: F401,F403
+from initium.layers.reshaping import *  # noqa: F401,F403
+from initium.layers.merging import *  # noqa: F401,F403
+from initium.layers.preprocessing import *  # noqa: F401,F403
+from initium.layers import conv, embedding, merging, normalization, pooling, preprocessing, recurrent, regularization, reshaping
+
+for _cls in (InputLayer, Dense, Activation):
+    register_layer(_cls)
+
+__all__ = ["Layer", "InputSpec", "InputLayer", "Input", "Dense", "Activation", "KerasTensor", "Variable",
+           "serialize", "deserialize", "register_layer", "LAYERS"]
+for _m in (conv, pooling, normalization, regularization, embedding, recurrent, reshaping, merging, preprocessing):
+    __all__ += list(_m.__all__)

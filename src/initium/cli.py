@@ -1,5 +1,6 @@
 """The ``initium`` command.
 
+    initium tour                                  the main job: seed 003's bias variants trained on digits
     initium initializers                          every initializer: names, formula, default config
     initium initializers he_normal --shape 256,128 [--seed 0] [--dtype float32]
                                                   draw once; expected vs observed mean, std, range
@@ -117,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initium", description="initium: Keras API, PyTorch body, initialization first.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
+    t = sub.add_parser("tour", help="train seed 003's three bias variants on the bundled digits and compare them")
+    t.add_argument("--epochs", type=int, default=15, help="epochs per model (default 15)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit verbosity (default 1)")
     p = sub.add_parser("initializers", help="list initializers, or draw one and compare with its formula")
     p.add_argument("name", nargs="?", help="an initializer name such as he_normal (omit to list all)")
     p.add_argument("--shape", type=_parse_shape, default=(256, 128), help="weight shape, e.g. 256,128 or 3,3,16,32")
@@ -131,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from initium import __version__
 
         console.print(f"initium {__version__}")
+        return 0
+    if args.command == "tour":
+        from initium.tour import run_tour
+
+        run_tour(epochs=args.epochs, seed=args.seed, verbose=args.verbose)
         return 0
     if args.command == "initializers":
         if args.name is None:

@@ -389,10 +389,17 @@ class Layer(torch.nn.Module):
             Layer._call_params[cls] = got
         return got
 
+    def _torch_dtype(self) -> torch.dtype:
+        cached = self.__dict__.get("_tdtype")
+        if cached is None or cached[0] != self._dtype:
+            cached = (self._dtype, backend.torch_dtype(self._dtype))
+            self.__dict__["_tdtype"] = cached
+        return cached[1]
+
     def _convert(self, x: Any) -> Any:
         if type(x) is torch.Tensor:
-            if x.is_floating_point() and self._autocast and x.dtype != backend.torch_dtype(self._dtype):
-                return x.to(backend.torch_dtype(self._dtype))
+            if x.is_floating_point() and self._autocast and x.dtype != self._torch_dtype():
+                return x.to(self._torch_dtype())
             return x
         if isinstance(x, (list, tuple)) and _numbers_only(x):  # [[1.0, 2.0]] is data, not many inputs
             x = np.asarray(x)
@@ -413,9 +420,16 @@ class Layer(torch.nn.Module):
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")
             args = (kwargs.pop("inputs"),)
-        if is_symbolic((args, kwargs)):
+        x = args[0]
+        if type(x) is torch.Tensor:  # fast path: the training loop's case
+            if (len(args) > 1 or kwargs) and is_symbolic((args[1:], kwargs)):
+                return self._symbolic_call(args, kwargs)
+            if x.is_floating_point() and self._autocast and x.dtype != self._torch_dtype():
+                x = x.to(self._torch_dtype())
+        elif is_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
-        x = self._convert(args[0])
+        else:
+            x = self._convert(x)
         if not self.built:
             if self.input_spec is not None:  # a wrong rank must not reach build()
                 self._check_input_spec(x)
@@ -424,7 +438,10 @@ class Layer(torch.nn.Module):
                 self._new_weight_device = leaves[0].device
             self._maybe_build(pytree.tree_map(shape_of, x) if not isinstance(x, torch.Tensor) else tuple(x.shape))
         if self.input_spec is not None:
-            self._check_input_spec(x)
+            shape = x.shape if type(x) is torch.Tensor else None
+            if shape is None or shape != self.__dict__.get("_spec_ok_shape"):
+                self._check_input_spec(x)
+                self.__dict__["_spec_ok_shape"] = shape
         takes_training, takes_mask = self._accepts()
         training = kwargs.get("training")
         outer = getattr(_tls, "training", None)

@@ -87,6 +87,83 @@ class Model(Layer):
             "call(self, inputs, training=None); or use Model(inputs, outputs) or Sequential([...])."
         )
 
+    # ------------------------------------------------------------------ training (initium.training.trainer)
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
+        """Configure training: Keras's arguments and defaults (optimizer 'rmsprop')."""
+        from initium.training.trainer import Trainer
+
+        self._trainer = Trainer(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                                weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
+                                steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+                                auto_scale_loss=auto_scale_loss)
+        self.compiled = True
+
+    @property
+    def optimizer(self) -> Any:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.optimizer if trainer is not None else None
+
+    @property
+    def loss(self) -> Any:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.loss_spec if trainer is not None else None
+
+    @property
+    def metrics(self) -> list:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.metrics() if trainer is not None else []
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: Any = "auto",
+            callbacks: Any = None, validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: Any = None, sample_weight: Any = None, initial_epoch: int = 0,
+            steps_per_epoch: int | None = None, validation_steps: int | None = None,
+            validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
+        """Train (Keras's arguments and defaults: batch_size 32, verbose 'auto'); returns a History."""
+        from initium.training import trainer
+
+        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                           shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                           validation_batch_size, validation_freq)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
+                 return_dict: bool = False) -> Any:
+        """``[loss, *metrics]`` in compile order (a scalar when there are no metrics)."""
+        from initium.training import trainer
+
+        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
+                callbacks: Any = None) -> Any:
+        """Batched inference (training=False); returns numpy arrays."""
+        from initium.training import trainer
+
+        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        from initium.training import trainer
+
+        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        from initium.training import trainer
+
+        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        from initium import backend
+
+        with torch.no_grad():
+            out = self(x, training=False)
+        return pytree.tree_map(lambda t: backend.to_numpy(t) if isinstance(t, torch.Tensor) else t, out)
+
     # ------------------------------------------------------------------ inspection
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Callable | None = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:

@@ -247,6 +247,8 @@ class Trainer:
             metric = m.get(ident)
             if not isinstance(metric, m.Metric):  # a plain function: wrap it, Keras-style
                 metric = m.MeanMetricWrapper(metric, name=getattr(ident, "__name__", str(ident)))
+            if isinstance(ident, str):
+                metric.name = ident  # Keras names a compiled metric by the string given ('mse' stays 'mse')
             return metric
 
         if isinstance(spec, dict):
@@ -276,7 +278,7 @@ class Trainer:
         preds = self._outputs(y_pred)
         ys = list(y) if isinstance(y, (list, tuple)) and len(preds) > 1 else [y]
         for k, metric in self._metrics:
-            metric.update_state(ys[k], preds[k].detach(), sample_weight=sample_weight)
+            metric.update_state(ys[k], preds[k], sample_weight=sample_weight)  # metrics detach (and keep masks)
 
     def metrics(self) -> list:
         return [self.loss_tracker] + [m for _, m in (self._metrics or [])]
@@ -382,7 +384,7 @@ def _map_outputs(spec: Any, getter: Callable) -> Any:
 def _check_compiled(model: Any, what: str) -> "Trainer":
     trainer = getattr(model, "_trainer", None)
     if trainer is None:
-        raise RuntimeError(
+        raise ValueError(
             f"You must call `compile()` before using the model ({what}). For example: "
             "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])."
         )

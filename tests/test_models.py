@@ -125,7 +125,12 @@ def test_models_are_torch_modules():
     m = mlp()
     assert len(list(m.parameters())) == 4
     sd = m.state_dict()
-    assert list(sd) == ["_stack.h1.kernel", "_stack.h1.bias", "_stack.o.kernel", "_stack.o.bias"]
+    # keys are positions, as in torch.nn.Sequential, so a second model built the same way (whose
+    # auto-named layers get other names) loads this state_dict
+    assert list(sd) == ["_stack.0.kernel", "_stack.0.bias", "_stack.1.kernel", "_stack.1.bias"]
+    twin = keras.Sequential([keras.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    twin.load_state_dict(sd)
+    torch.testing.assert_close(twin(torch.ones(4, 3)), m(torch.ones(4, 3)))
     m.to("cpu")
     assert isinstance(m.layers[0].kernel, keras.Variable)
     opt = torch.optim.SGD(m.parameters(), lr=0.1)

@@ -1,7 +1,7 @@
 """initium: the Keras API on a PyTorch body, with initialization set, seen, reproduced and measured.
 
-``import initium as keras`` is the intended use. Training (``compile``/``fit``), Keras file
-formats and the init lab are not built yet (see the README's status table).
+``import initium as keras`` is the intended use. ``optimizers``, ``losses``, ``metrics``,
+``callbacks`` and ``datasets`` are imported on first access, so ``import initium`` stays light.
 """
 
 from initium import activations, backend, config, constraints, initializers, random, regularizers, saving, utils
@@ -12,6 +12,23 @@ from initium.models import Model, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["activations", "backend", "config", "constraints", "initializers", "layers", "models", "random",
+_LAZY_SUBMODULES = ("callbacks", "datasets", "losses", "metrics", "optimizers")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f"initium.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'initium' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
+__all__ = ["activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers", "layers",
+           "losses", "metrics", "models", "optimizers", "random",
            "regularizers", "saving", "utils", "Initializer", "Input", "InputLayer", "Layer", "Model", "Sequential",
            "Variable", "__version__"]

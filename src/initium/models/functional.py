@@ -109,23 +109,25 @@ class Functional(Model):
                     f"`inputs` ({[l.name for l in input_layers]}). Add it to Model(inputs=[...])."
                 )
         self._nodes = [n for n in order if not isinstance(n.layer, InputLayer)]
-        self._registry = torch.nn.ModuleDict()
+        self._registry = torch.nn.ModuleList()  # indexed: state_dict keys do not depend on auto-names
+        by_name: dict[str, Layer] = {}
         for layer in _keras_layer_order(flat_out, flat_in):
-            if layer.name in self._registry:
-                if self._registry[layer.name] is not layer:
+            if layer.name in by_name:
+                if by_name[layer.name] is not layer:
                     raise ValueError(
                         f"The name '{layer.name}' is used by two different layers in model '{self.name}'. "
                         "All layer names should be unique: give one of them name=..."
                     )
                 continue
-            self._registry[layer.name] = layer
+            by_name[layer.name] = layer
+            self._registry.append(layer)
         self.built = True
         shapes = pytree.tree_map(lambda t: t.shape, inputs)
         self._build_input_shape = shapes
 
     @property
     def layers(self) -> list[Layer]:
-        return list(self._registry.values())
+        return list(self._registry)
 
     @property
     def inputs(self) -> list[KerasTensor]:

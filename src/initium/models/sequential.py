@@ -50,7 +50,7 @@ class Sequential(Model):
                 "Pass all layers as one list: Sequential([layer1, layer2, ...])."
             )
         super().__init__(trainable=trainable, name=name, **kwargs)
-        self._stack = torch.nn.ModuleDict()
+        self._stack = torch.nn.ModuleList()  # indexed: state_dict keys do not depend on auto-names
         self._input_layer: InputLayer | None = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
@@ -72,14 +72,14 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise _not_a_layer(layer)
-        if layer.name in self._stack:
+        if any(l.name == layer.name for l in self._stack):
             raise ValueError(
                 f"All layers added to a Sequential model should have unique names. Name '{layer.name}' is "
                 f"already the name of a layer in this model ('{self.name}'). Give it name=..."
             )
         if not len(self._stack) and self._input_layer is None and layer._batch_input_shape is not None:
             self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
-        self._stack[layer.name] = layer
+        self._stack.append(layer)
         if rebuild:
             self._maybe_rebuild()
 
@@ -87,16 +87,15 @@ class Sequential(Model):
         """Remove and return the last layer."""
         if not len(self._stack):
             raise IndexError(f"Sequential '{self.name}' has no layers to pop.")
-        name = list(self._stack.keys())[-1]
-        layer = self._stack[name]
-        del self._stack[name]
+        layer = self._stack[-1]
+        del self._stack[-1]
         if rebuild:
             self._maybe_rebuild()
         return layer
 
     @property
     def layers(self) -> list[Layer]:
-        return list(self._stack.values())
+        return list(self._stack)
 
     # ------------------------------------------------------------------ build and call
     def _maybe_rebuild(self) -> None:
@@ -113,14 +112,14 @@ class Sequential(Model):
             self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
         x = KerasTensor((None, *tuple(input_shape)[1:]), dtype=self._input_layer.dtype)
         self._outputs_spec = []
-        for layer in self._stack.values():  # build() already runs inside this model's name scope
+        for layer in self._stack:  # build() already runs inside this model's name scope
             x = layer(x)
             self._outputs_spec.append(x)
         self._build_input_shape = tuple(self._input_layer.batch_shape)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         x = inputs
-        for layer in self._stack.values():
+        for layer in self._stack:
             x = layer(x)
         return x
 
@@ -156,7 +155,7 @@ class Sequential(Model):
         layers = []
         if self._input_layer is not None:
             layers.append(serialize(self._input_layer))
-        layers.extend(serialize(l) for l in self._stack.values())
+        layers.extend(serialize(l) for l in self._stack)
         config["layers"] = layers
         config["build_input_shape"] = self._build_input_shape if self.built else None
         return config

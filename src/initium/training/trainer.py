@@ -471,6 +471,9 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
     model.stop_training = False
     trainer.reset_metrics()
     cbs.on_train_begin()
+    resume = next((cb._resume_epoch for cb in cbs.callbacks if getattr(cb, "_resume_epoch", None) is not None), None)
+    if resume is not None:  # BackupAndRestore found a backup: continue after its last finished epoch
+        initial_epoch = max(initial_epoch, int(resume))
     epoch_logs: dict[str, Any] = {}
     for epoch in range(initial_epoch, epochs):
         trainer.reset_metrics()

@@ -165,9 +165,18 @@ hard_swish = hard_silu
 # Sigmoid-like and smooth functions.
 
 
+def _keep_logits(out: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Remember the pre-activation on the output, so crossentropy losses can use the logits
+    (``log_softmax``, log-sigmoid) instead of the log of rounded probabilities."""
+    out._keras_logits = x
+    out._keras_logits_kind = kind
+    return out
+
+
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     """``1 / (1 + exp(-x))``."""
-    return torch.sigmoid(_tensor(x))
+    x = _tensor(x)
+    return _keep_logits(torch.sigmoid(x), x, "sigmoid")
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -318,7 +327,10 @@ def softmax(x: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
     ``axis`` may be an int, a tuple of ints (the softmax runs over their joint elements) or None
     (all elements). Over an axis of size 1 the result is always 1.0, so a ``UserWarning`` says so.
     """
-    return _over_axes(x, axis, F.softmax, "softmax", "1.0")
+    out = _over_axes(x, axis, F.softmax, "softmax", "1.0")
+    if isinstance(x, torch.Tensor) and isinstance(axis, int) and axis in (-1, x.ndim - 1) and out.dtype == x.dtype:
+        _keep_logits(out, x, "softmax")
+    return out
 
 
 def log_softmax(x: torch.Tensor, axis: Axis = -1) -> torch.Tensor:

@@ -126,7 +126,7 @@ class _IterData:
 
     def __init__(self, source: Any, device: torch.device) -> None:
         self.source, self.device, self.n = source, device, None
-        self._used = False
+        self._exhausted = False
 
     def steps(self, batch_size: int) -> int | None:
         try:
@@ -135,15 +135,21 @@ class _IterData:
             return None
 
     def batches(self, batch_size: int, shuffle: bool, steps: int | None = None) -> Iterator[tuple]:
-        if self._used and iter(self.source) is self.source:
+        one_shot = iter(self.source) is self.source  # a generator: epochs continue where the last one stopped
+        if self._exhausted and one_shot:
             raise ValueError(
                 "This generator was already exhausted by a previous epoch. Pass steps_per_epoch and a generator that "
                 "loops forever, or a re-iterable such as a torch DataLoader or a list of batches."
             )
-        self._used = True
-        for i, item in enumerate(self.source):
-            if steps is not None and i >= steps:
+        it = iter(self.source)
+        i = 0
+        while steps is None or i < steps:
+            try:
+                item = next(it)
+            except StopIteration:
+                self._exhausted = True
                 return
+            i += 1
             if isinstance(item, dict):
                 raise ValueError("Batches must be x, (x, y) or (x, y, sample_weight) tuples, not dicts.")
             parts = list(item) if isinstance(item, (tuple, list)) and len(item) in (2, 3) else [item]
@@ -177,7 +183,7 @@ class Trainer:
             raise ValueError("compile: `optimizer` is required (Keras's default is 'rmsprop').")
         self.loss_spec = loss
         self.loss_weights = loss_weights
-        self._losses = None if loss is None else _map_outputs(loss, losses.get)
+        self._losses = None if loss is None else _map_outputs(loss, _as_loss)
         if weighted_metrics:
             raise ValueError("compile: weighted_metrics is not supported yet; pass sample_weight with `metrics`.")
         self.metrics_spec = metrics
@@ -359,16 +365,21 @@ class Trainer:
         self._update_metrics(y, y_pred, sw)
 
 
-def _call_loss(fn: Any, y_true: Any, y_pred: torch.Tensor, sample_weight: Any) -> torch.Tensor:
+def _as_loss(spec: Any) -> Any:
+    """``losses.get`` then, as Keras's compile does, a plain function becomes a ``LossFunctionWrapper``
+    (sum over batch size, Keras's rank fix-up of y_true/y_pred, sample weights)."""
     from initium import losses
 
-    if isinstance(fn, losses.Loss):
-        return fn(y_true, y_pred, sample_weight=sample_weight)
-    per_sample = fn(y_true, y_pred)
-    if sample_weight is not None:
-        sw = sample_weight.reshape(sample_weight.shape + (1,) * (per_sample.ndim - sample_weight.ndim))
-        return (per_sample * sw).sum() / max(1, per_sample.numel())
-    return per_sample.mean()
+    fn = losses.get(spec)
+    if fn is None or isinstance(fn, losses.Loss):
+        return fn
+    if not callable(fn):
+        raise ValueError(f"compile: `loss` must be a name, a Loss or a function. Received: {spec!r}")
+    return losses.LossFunctionWrapper(fn, name=getattr(fn, "__name__", "loss"))
+
+
+def _call_loss(fn: Any, y_true: Any, y_pred: torch.Tensor, sample_weight: Any) -> torch.Tensor:
+    return fn(y_true, y_pred, sample_weight=sample_weight)
 
 
 def _map_outputs(spec: Any, getter: Callable) -> Any:

@@ -141,6 +141,12 @@ def test_errors():
     bad[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"`x` contains NaN or infinite values \(first bad rows: \[5\], 1 in all\)"):
         m.fit(bad, y, verbose=0)
+    bad_y = keras.utils.to_categorical(y, 3)
+    bad_y[7, 0] = np.inf
+    cce_model = mlp()
+    cce_model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"`y` contains NaN or infinite values \(first bad rows: \[7\]"):
+        cce_model.fit(x, bad_y, verbose=0)
     for split in (1.0, -0.1, 1.5):
         with pytest.raises(ValueError, match=r"`validation_split` must be a float in \[0, 1\)"):
             m.fit(x, y, validation_split=split, verbose=0)

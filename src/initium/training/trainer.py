@@ -417,16 +417,18 @@ def _check_finite(data: Any, what: str) -> None:
     """One host sync per fit: NaN or inf in x would silently train garbage."""
     if not isinstance(data, _ArrayData):
         return
-    for t in pytree.tree_leaves(data.x):
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel():
+    for arg, tree in (("x", data.x), ("y", data.y)):
+        for t in pytree.tree_leaves(tree):
+            if not (isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel()):
+                continue
             if bool(torch.isfinite(t.sum())):  # one cheap pass; NaN or inf anywhere makes the sum non-finite
                 continue
             bad = ~torch.isfinite(t).reshape(t.shape[0], -1).all(dim=1)
             if bool(bad.any()):
                 rows = torch.nonzero(bad).flatten()[:5].tolist()
                 raise ValueError(
-                    f"{what}: `x` contains NaN or infinite values (first bad rows: {rows}, {int(bad.sum())} in all). "
-                    "Clean or impute them before training (e.g. np.nan_to_num), or drop those rows."
+                    f"{what}: `{arg}` contains NaN or infinite values (first bad rows: {rows}, {int(bad.sum())} in "
+                    "all). Clean or impute them before training (e.g. np.nan_to_num), or drop those rows."
                 )
 
 

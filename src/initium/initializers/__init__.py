@@ -12,6 +12,7 @@ from initium.initializers.base import (
     get,
     initialize,
     serialize,
+    skip_initialization,
 )
 from initium.initializers.constant import Constant, Identity, Ones, Zeros
 from initium.initializers.random import (
@@ -55,5 +56,5 @@ BUILTINS = (
 
 __all__ = [c.__name__ for c in BUILTINS] + [
     "Initializer", "InitializerLike", "compute_fans", "get", "serialize", "deserialize",
-    "initialize", "register_keras_serializable", "BUILTINS", "ALL_OBJECTS",
+    "initialize", "skip_initialization", "register_keras_serializable", "BUILTINS", "ALL_OBJECTS",
 ]

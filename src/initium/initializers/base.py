@@ -22,7 +22,9 @@ import inspect
 import math
 import numbers
 import re
-from typing import Any, Protocol, Sequence, runtime_checkable
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
@@ -338,6 +340,30 @@ def _accepts_dtype(fn: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.name == "dtype" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+_skip_state = threading.local()
+
+
+@contextmanager
+def skip_initialization() -> Iterator[None]:
+    """Inside this block, layers allocate weights without calling their initializers.
+
+    Loading a saved model uses it: every weight is about to be overwritten from the file, so
+    drawing random numbers for it first would be wasted work (Keras draws them). The weights keep
+    their initializer, so ``reinitialize`` still works afterwards.
+    """
+    depth = getattr(_skip_state, "depth", 0)
+    _skip_state.depth = depth + 1
+    try:
+        yield
+    finally:
+        _skip_state.depth = depth
+
+
+def initialization_skipped() -> bool:
+    """True inside ``skip_initialization()``."""
+    return getattr(_skip_state, "depth", 0) > 0
 
 
 def initialize(

@@ -217,8 +217,12 @@ class Layer(torch.nn.Module):
             )
         scope = _scope()
         path = "/".join([*scope, name]) if scope else f"{self.name}/{name}"
-        with irandom.record_keys() as keys:
-            value = initializers.initialize(init, shape, dname, device=self._weight_device(), name=path)
+        if initializers.base.initialization_skipped():  # loading: the file fills the weight
+            keys: list = []
+            value = torch.zeros(shape, dtype=backend.torch_dtype(dname), device=self._weight_device())
+        else:
+            with irandom.record_keys() as keys:
+                value = initializers.initialize(init, shape, dname, device=self._weight_device(), name=path)
         var = Variable(value, trainable=trainable and self._trainable, name=name, path=path,
                        initializer=init, init_keys=keys, regularizer=regularizers.get(regularizer),
                        constraint=constraints.get(constraint))

@@ -31,4 +31,17 @@ def clone_model(model: Model) -> Model:
     return deserialize(serialize(model))
 
 
-__all__ = ["Model", "Sequential", "Functional", "model_from_json", "clone_model"]
+def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Model:
+    """Load a Keras 3 ``.keras`` archive (written by Keras or initium). Never runs code from the file."""
+    from initium.saving.keras_format import load_model as _load
+
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model: Model, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+    """``model.save(filepath)``."""
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+__all__ = ["Model", "Sequential", "Functional", "model_from_json", "clone_model", "load_model", "save_model"]

@@ -100,6 +100,57 @@ class Model(Layer):
                                 auto_scale_loss=auto_scale_loss)
         self.compiled = True
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The ``compile`` arguments in Keras's saved form (``config.json["compile_config"]``)."""
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            return None
+        from initium import losses, metrics as metrics_mod, optimizers
+
+        return {"optimizer": optimizers.serialize(trainer.optimizer),
+                "loss": _serialize_spec(trainer.loss_spec, losses.serialize),
+                "loss_weights": trainer.loss_weights,
+                "metrics": _serialize_spec(trainer.metrics_spec, metrics_mod.serialize),
+                "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+                "jit_compile": bool(trainer.jit_compile)}
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """``compile`` from a saved ``compile_config`` (Keras's or initium's)."""
+        if not isinstance(config, dict):
+            raise ValueError(f"compile_from_config expects a dict. Received: {type(config).__name__}")
+        from initium import losses, metrics as metrics_mod, optimizers
+
+        optimizer = config.get("optimizer", "rmsprop")
+        optimizer = optimizers.deserialize(optimizer) if isinstance(optimizer, dict) else optimizer
+        self.compile(optimizer=optimizer,
+                     loss=_deserialize_spec(config.get("loss"), losses.deserialize),
+                     loss_weights=config.get("loss_weights"),
+                     metrics=_deserialize_spec(config.get("metrics"), metrics_mod.deserialize),
+                     jit_compile=bool(config.get("jit_compile", False)) or "auto")
+
+    # ------------------------------------------------------------------ saving (initium.saving.keras_format)
+    def save(self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
+        """Save as a Keras 3 ``.keras`` archive (config, weights, optimizer state), atomically."""
+        from initium.saving.keras_format import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, max_shard_size: Any = None) -> None:
+        """Save the weights in Keras 3's ``.weights.h5`` layout, atomically."""
+        if max_shard_size is not None:
+            raise ValueError("save_weights(max_shard_size=...) (sharded weights) is not supported by initium.")
+        from initium.saving.keras_format import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights from a ``.weights.h5`` or ``.keras`` file written by Keras 3 or initium."""
+        if kwargs:
+            raise TypeError(f"load_weights() got unexpected arguments {sorted(kwargs)}.")
+        from initium.saving.keras_format import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     @property
     def optimizer(self) -> Any:
         trainer = self.__dict__.get("_trainer")
@@ -202,6 +253,28 @@ class Model(Layer):
     @property
     def outputs(self) -> list[KerasTensor]:
         raise AttributeError(f"Model '{self.name}' has no symbolic outputs (it was not built from Input).")
+
+
+def _serialize_spec(spec: Any, serialize: Callable) -> Any:
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict):
+        return {k: _serialize_spec(v, serialize) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(v, serialize) for v in spec]
+    return serialize(spec)
+
+
+def _deserialize_spec(spec: Any, deserialize: Callable) -> Any:
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict) and "class_name" in spec:
+        return deserialize(spec)
+    if isinstance(spec, dict):
+        return {k: _deserialize_spec(v, deserialize) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_deserialize_spec(v, deserialize) for v in spec]
+    raise ValueError(f"compile_config: cannot read {spec!r} (expected a name or a serialized object).")
 
 
 def _json_default(o: Any) -> Any:

@@ -18,6 +18,10 @@ __all__ = [
     "custom_object_scope",
     "CustomObjectScope",
     "get_custom_objects",
+    "load_model",
+    "save_model",
+    "load_weights",
+    "save_weights",
 ]
 
 _REGISTERED: dict[str, Any] = {}  # "package>Name" -> class or function
@@ -92,3 +96,30 @@ def custom_object_scope(custom_objects: dict[str, Any]) -> Iterator[None]:
 
 
 CustomObjectScope = custom_object_scope
+
+
+def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
+    """Load a Keras 3 ``.keras`` archive (see ``initium.saving.keras_format``)."""
+    from initium.saving.keras_format import load_model as _load
+
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model: Any, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+    """``model.save(filepath)``: a Keras 3 ``.keras`` archive, written atomically."""
+    from initium.saving.keras_format import save_model as _save
+
+    _save(model, filepath, overwrite=overwrite, **kwargs)
+
+
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+    from initium.saving.keras_format import load_weights as _load
+
+    _load(model, filepath, skip_mismatch=skip_mismatch)
+
+
+def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
+    from initium.saving.keras_format import save_weights as _save
+
+    _save(model, filepath, overwrite=overwrite)

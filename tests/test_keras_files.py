@@ -1,0 +1,495 @@
+"""Keras 3 files both ways: fixtures written by real Keras, round trips through Keras, safety.
+
+Fixtures: tests/data/keras/ (regenerate with ``KERAS_BACKEND=torch python tests/data/make_keras_fixtures.py``).
+"""
+
+import io
+import json
+import os
+import zipfile
+import zlib
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+import initium as keras
+from initium import layers
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "keras")
+FIXTURES = ["mlp", "seed_cnn", "batchnorm", "two_input", "lstm", "nested"]
+TOL = 2e-5
+
+
+def _fixture(name):
+    d = np.load(os.path.join(DATA, f"{name}.npz"))
+    x = [d["x0"], d["x1"]] if "x0" in d else d["x"]
+    return x, d["y"]
+
+
+def _path(name, ext):
+    return os.path.join(DATA, f"{name}{ext}")
+
+
+# --------------------------------------------------------------------------- Keras -> initium
+@pytest.mark.parametrize("name", FIXTURES)
+def test_keras_archive_loads_with_keras_predictions(name):
+    x, y = _fixture(name)
+    model = keras.models.load_model(_path(name, ".keras"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), y, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_keras_weights_h5_loads_into_the_architecture(name):
+    x, y = _fixture(name)
+    model = keras.models.load_model(_path(name, ".keras"), compile=False)
+    with torch.no_grad():
+        for v in model.weights:
+            v.zero_()
+    model.load_weights(_path(name, ".weights.h5"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), y, atol=TOL, rtol=0)
+
+
+def test_compiled_archive_restores_compile_state_and_adam_slots():
+    model = keras.models.load_model(_path("mlp", ".keras"))
+    assert type(model.optimizer).__name__ == "Adam" and model.loss == "categorical_crossentropy"
+    assert int(model.optimizer.iterations) == 2  # the fixture trained two steps
+    with h5py.File(_path("mlp", ".weights.h5"), "r") as f:
+        saved = [f["optimizer/vars"][str(i)][()] for i in range(len(f["optimizer/vars"]))]
+    ours = [v.detach().cpu().numpy() for v in model.optimizer.variables]
+    assert len(saved) == len(ours) == 2 + 2 * 4
+    for a, b in zip(ours, saved):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_continues_like_keras_after_loading():
+    """One more Adam step from the loaded state gives Keras's weights (slots and step count restored)."""
+    import keras as real
+
+    ours = keras.models.load_model(_path("mlp", ".keras"))
+    theirs = real.models.load_model(_path("mlp", ".keras"))
+    rng = np.random.default_rng(5)
+    x = rng.random((8, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 8)]
+    ours.train_on_batch(x, y)
+    theirs.train_on_batch(x, y)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_loading_draws_no_random_numbers():
+    from initium import random as irandom
+
+    with irandom.record_keys() as keys:
+        keras.models.load_model(_path("seed_cnn", ".keras"))
+    assert keys == []
+
+
+# --------------------------------------------------------------------------- initium -> Keras
+def _models():
+    def mlp():
+        return keras.Sequential([keras.Input((12,)), layers.Dense(8, activation="relu", bias_initializer="random_normal"),
+                                 layers.Dense(3, activation="softmax")])
+
+    def cnn():
+        return keras.Sequential([keras.Input((9, 9, 1)), layers.Conv2D(4, (3, 3), activation="relu"), layers.Flatten(),
+                                 layers.Dense(5, activation="relu"), layers.Dense(3, activation="softmax")])
+
+    def bn():
+        return keras.Sequential([keras.Input((6,)), layers.Dense(7), layers.BatchNormalization(), layers.Activation("relu"),
+                                 layers.Dense(2)])
+
+    def two():
+        a, b = keras.Input((4,), name="a"), keras.Input((6,), name="b")
+        h = layers.Concatenate(name="cat")([layers.Dense(3, name="da")(a), layers.Dense(3, name="db")(b)])
+        return keras.Model([a, b], layers.Dense(2, name="out")(h))
+
+    def lstm():
+        return keras.Sequential([keras.Input((5, 3)), layers.LSTM(4), layers.Dense(1)])
+
+    def nested():
+        inp = keras.Input((4,))
+        inner = keras.Sequential([layers.Dense(3), layers.Dense(3)], name="inner")
+        return keras.Model(inp, layers.Dense(2)(inner(inp)))
+
+    rng = np.random.default_rng(0)
+    r = lambda *s: rng.standard_normal(s).astype("float32")  # noqa: E731
+    return {"mlp": (mlp, r(5, 12)), "cnn": (cnn, r(5, 9, 9, 1)), "bn": (bn, r(5, 6)), "two": (two, [r(5, 4), r(5, 6)]),
+            "lstm": (lstm, r(5, 5, 3)), "nested": (nested, r(5, 4))}
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "bn", "two", "lstm", "nested"])
+def test_initium_archive_loads_in_keras_and_back(name, tmp_path):
+    import keras as real
+
+    build, x = _models()[name]
+    model = build()
+    if name == "bn":  # make the moving statistics non-trivial
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, np.ones((5, 2), "float32"), epochs=3, verbose=0)
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    theirs = real.models.load_model(path)
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    # Keras's weights file loads into our model, and ours into Keras's
+    theirs.save_weights(str(tmp_path / "k.weights.h5"))
+    model.save_weights(str(tmp_path / "i.weights.h5"))
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    again.load_weights(str(tmp_path / "k.weights.h5"))
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    theirs.load_weights(str(tmp_path / "i.weights.h5"))
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    # Keras re-saves; we load that too
+    theirs.save(str(tmp_path / "k.keras"))
+    np.testing.assert_allclose(keras.models.load_model(str(tmp_path / "k.keras")).predict(x, verbose=0), expected,
+                               atol=TOL, rtol=0)
+
+
+def test_compiled_initium_archive_keeps_optimizer_state_in_keras(tmp_path):
+    import keras as real
+
+    build, x = _models()["mlp"]
+    model = build()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    y = np.eye(3, dtype="float32")[[0, 1, 2, 0, 1]]
+    model.fit(x, y, epochs=3, batch_size=5, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    theirs = real.models.load_model(path)
+    assert int(theirs.optimizer.iterations.numpy()) == 3
+    ours = keras.models.load_model(path)
+    theirs.train_on_batch(x, y)
+    ours.train_on_batch(x, y)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_json_round_trips_with_keras():
+    import keras as real
+
+    build, _ = _models()["two"]
+    ours = build()
+    theirs = real.models.model_from_json(ours.to_json())
+    back = keras.models.model_from_json(theirs.to_json())
+    assert [type(l).__name__ for l in back.layers] == [type(l).__name__ for l in ours.layers]
+    assert [tuple(w.shape) for w in back.weights] == [tuple(w.shape) for w in theirs.weights]
+
+
+def test_state_dict_is_torchs():
+    build, x = _models()["mlp"]
+    model = build()
+    sd = model.state_dict()
+    assert all(isinstance(v, torch.Tensor) for v in sd.values()) and len(sd) == 4
+    other = build()
+    other.load_state_dict(sd)
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# --------------------------------------------------------------------------- provenance
+def test_provenance_is_saved_and_a_loaded_model_reinitializes_as_born(tmp_path):
+    keras.utils.set_random_seed(42)
+    build, x = _models()["mlp"]
+    model = build()
+    born = model.get_weights()
+    with torch.no_grad():
+        for v in model.weights:
+            v.add_(1.0)  # "trained"
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        assert z.namelist() == ["metadata.json", "config.json", "model.weights.h5"]
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+        meta = json.loads(z.read("metadata.json"))
+        config = json.loads(z.read("config.json"))
+    info = meta["initium"]
+    assert info["generator"] == keras.random.GENERATOR and info["global_seed"] == 42
+    assert info["transform_version"] == keras.random.TRANSFORM_VERSION
+    assert set(info["init_keys"]) == {"layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0"}
+    dense = config["config"]["layers"][1]["config"]
+    assert dense["bias_initializer"]["class_name"] == "RandomNormal"
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.get_weights()[0], born[0] + 1.0)
+    for layer in loaded.layers:
+        layer.reinitialize(replay=True)
+    for a, b in zip(loaded.get_weights(), born):
+        np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- weights errors
+def test_weights_mismatch_names_layer_weight_and_shapes(tmp_path):
+    a = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="d1"), layers.Dense(2, name="d2")])
+    b = keras.Sequential([keras.Input((4,)), layers.Dense(5, name="d1"), layers.Dense(2, name="d2")])
+    path = str(tmp_path / "a.weights.h5")
+    a.save_weights(path)
+    before = b.get_weights()
+    with pytest.raises(ValueError, match=r"layer 'd1' \(Dense, file group `layers/dense/vars`\): weight 'kernel' "
+                                         r"has shape \(4, 5\) in the model but \(4, 3\) in the file"):
+        b.load_weights(path)
+    for w0, w1 in zip(before, b.get_weights()):  # nothing was written
+        np.testing.assert_array_equal(w0, w1)
+    b.load_weights(path, skip_mismatch=True)  # loads what fits: d2's kernel and bias
+    np.testing.assert_array_equal(b.get_weights()[3], a.get_weights()[3])
+
+
+def test_missing_and_extra_weights_are_refused(tmp_path):
+    small = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
+    big = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    p_small, p_big = str(tmp_path / "s.weights.h5"), str(tmp_path / "b.weights.h5")
+    small.save_weights(p_small)
+    big.save_weights(p_big)
+    with pytest.raises(ValueError, match=r"file group `layers/dense_1/vars`\): the file has no weights for it"):
+        big.load_weights(p_small)
+    with pytest.raises(ValueError, match=r"the file has weights at `layers/dense_1/vars` that match no layer"):
+        small.load_weights(p_big)
+    with h5py.File(p_small, "a") as f:
+        del f["layers/dense/vars/1"]
+    with pytest.raises(ValueError, match=r"expected 2 weights \['kernel', 'bias'\], the file has 1"):
+        small.load_weights(p_small)
+
+
+def test_file_name_rules(tmp_path):
+    m = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"The filename must end in `.weights.h5`. Received: filepath=.*w.h5"):
+        m.save_weights(str(tmp_path / "w.h5"))
+    with pytest.raises(ValueError, match=r"Invalid filepath extension for saving.*Received: filepath=.*m.tf"):
+        m.save(str(tmp_path / "m.tf"))
+    with pytest.raises(ValueError, match=r"File format not supported: filepath=.*x.npz"):
+        m.load_weights(str(tmp_path / "x.npz"))
+    m.save_weights(str(tmp_path / "w.weights.h5"))
+    with pytest.raises(ValueError, match=r"No model config found in the file at .*w.weights.h5"):
+        keras.models.load_model(str(tmp_path / "w.weights.h5"))
+    with pytest.raises(FileExistsError):
+        m.save_weights(str(tmp_path / "w.weights.h5"), overwrite=False)
+
+
+# --------------------------------------------------------------------------- hostile files
+MARKER_CODE = "import pathlib; pathlib.Path({path!r}).write_text('pwned')"
+
+
+def _archive(path, config, weights=None, metadata=None, extra=()):
+    if weights is None:
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            f.require_group("vars").attrs["name"] = "m"
+        weights = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps(metadata or {"keras_version": "3.15.1"}))
+        z.writestr("config.json", json.dumps(config) if not isinstance(config, (bytes, str)) else config)
+        z.writestr("model.weights.h5", weights)
+        for name, data in extra:
+            z.writestr(name, data)
+    return str(path)
+
+
+def _seq(*layer_entries):
+    inp = {"module": "keras.layers", "class_name": "InputLayer",
+           "config": {"batch_shape": [None, 4], "dtype": "float32", "name": "input_layer"}, "registered_name": None}
+    return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+            "config": {"name": "sequential", "layers": [inp, *layer_entries]}}
+
+
+def _dense(**overrides):
+    cfg = {"name": "dense", "units": 2, "activation": "linear"}
+    cfg.update(overrides)
+    return {"module": "keras.layers", "class_name": "Dense", "config": cfg, "registered_name": None}
+
+
+def _hostile_cases(marker):
+    code = MARKER_CODE.format(path=marker)
+    import base64
+    import marshal
+
+    blob = base64.b64encode(marshal.dumps(compile(code, "<x>", "exec"))).decode()
+    lam = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+           "config": {"name": "lambda", "function": {"class_name": "__lambda__", "config": {"code": blob}}}}
+    os_system = {"module": "os", "class_name": "system", "config": {"command": f"touch {marker}"}, "registered_name": None}
+    return {
+        "lambda": (_seq(lam), r"Refusing to build a Lambda layer"),
+        "unknown_module": (_seq({"module": "evil.payload", "class_name": "Backdoor", "config": {}, "registered_name": None}),
+                           r"Unknown layer class 'Backdoor' \(module 'evil.payload'\)"),
+        "os_system_layer": (_seq(os_system), r"Unknown layer class 'system' \(module 'os'\)"),
+        "os_system_registered_name": (_seq({**os_system, "registered_name": "os.system"}),
+                                      r"Unknown layer class 'system' \(module 'os'\)"),
+        "os_system_activation": (_seq(_dense(activation=os_system)), r"system"),
+        "os_system_initializer": (_seq(_dense(kernel_initializer=os_system)), r"system"),
+        "builtins_eval_initializer": (_seq(_dense(kernel_initializer={"module": "builtins", "class_name": "eval",
+                                                                      "config": {"source": code}})), r"eval"),
+        "lambda_activation": (_seq(_dense(activation={"class_name": "__lambda__", "config": {"code": blob}})), r"lambda"),
+    }
+
+
+@pytest.mark.parametrize("case", ["lambda", "unknown_module", "os_system_layer", "os_system_registered_name",
+                                  "os_system_activation", "os_system_initializer", "builtins_eval_initializer",
+                                  "lambda_activation"])
+def test_hostile_configs_are_refused_and_run_nothing(case, tmp_path):
+    marker = tmp_path / "marker"
+    config, pattern = _hostile_cases(str(marker))[case]
+    path = _archive(tmp_path / "evil.keras", config)
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        keras.models.load_model(path, safe_mode=False)
+    assert not marker.exists()
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        keras.models.model_from_json(json.dumps(config))
+    assert not marker.exists()
+
+
+def test_lambda_error_says_how_to_register(tmp_path):
+    marker = tmp_path / "marker"
+    path = _archive(tmp_path / "evil.keras", _hostile_cases(str(marker))["lambda"][0])
+    with pytest.raises(ValueError, match=r"register it with @initium.saving.register_keras_serializable|"
+                                         r"register_keras_serializable"):
+        keras.models.load_model(path)
+
+
+def test_path_traversal_entry_is_refused(tmp_path):
+    path = _archive(tmp_path / "trav.keras", _seq(_dense()), extra=[("../../outside.txt", "x")])
+    with pytest.raises(ValueError, match=r"unsafe name '../../outside.txt'"):
+        keras.models.load_model(path)
+    assert not (tmp_path.parent / "outside.txt").exists()
+    path = _archive(tmp_path / "abs.keras", _seq(_dense()), extra=[("/etc/passwd", "x")])
+    with pytest.raises(ValueError, match=r"unsafe name '/etc/passwd'"):
+        keras.models.load_model(path)
+
+
+def test_zip_bomb_is_refused_without_inflating_it(tmp_path):
+    """A 200 MB run of zeros deflates to ~200 KB; the reader stops after ~100x the compressed size."""
+    path = str(tmp_path / "bomb.keras")
+    zeros = bytes(200 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", json.dumps(_seq(_dense())))
+        z.writestr("model.weights.h5", zeros)
+    del zeros
+    with pytest.raises(ValueError, match=r"`model.weights.h5` inflates more than 100x .*zip bomb"):
+        keras.models.load_model(path)
+    # a huge declared config.json is refused from its header alone
+    big = str(tmp_path / "bigjson.keras")
+    with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", b" " * (65 << 20))
+    with pytest.raises(ValueError, match=r"`config.json` declares \d+ bytes, above the limit"):
+        keras.models.load_model(big)
+
+
+def test_damaged_files_give_value_errors(tmp_path):
+    good = str(tmp_path / "good.keras")
+    keras.Sequential([keras.Input((4,)), layers.Dense(2)]).save(good)
+    raw = open(good, "rb").read()
+    cases = {
+        "truncated.keras": (raw[: len(raw) // 2], r"not a zip archive|corrupted or truncated"),
+        "text.keras": (b"this is just a text file\n", r"not a zip archive"),
+        "empty.keras": (b"", r"is empty"),
+    }
+    with open(os.path.join(DATA, "mlp.weights.h5"), "rb") as f:
+        cases["hdf5.keras"] = (f.read(), r"it is an HDF5 file \(use load_weights")
+    for name, (data, pattern) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(ValueError, match=pattern):
+            keras.models.load_model(str(p))
+    # a zip whose weights are not HDF5 / whose config is not JSON / which lacks a member
+    p = _archive(tmp_path / "badh5.keras", _seq(_dense()), weights=b"garbage" * 100)
+    with pytest.raises(ValueError, match=r"not a valid HDF5 file"):
+        keras.models.load_model(p)
+    p = _archive(tmp_path / "badjson.keras", b"{not json")
+    with pytest.raises(ValueError, match=r"`config.json` in .* is not valid JSON"):
+        keras.models.load_model(p)
+    p = str(tmp_path / "nomember.keras")
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("metadata.json", "{}")
+    with pytest.raises(ValueError, match=r"has no `config.json`"):
+        keras.models.load_model(p)
+    trunc_h5 = tmp_path / "t.weights.h5"
+    trunc_h5.write_bytes(open(os.path.join(DATA, "mlp.weights.h5"), "rb").read()[:3000])
+    with pytest.raises(ValueError, match=r"not a valid HDF5 file"):
+        keras.Sequential([keras.Input((784,)), layers.Dense(16), layers.Dense(10)]).load_weights(str(trunc_h5))
+    crc = bytearray(raw)
+    at = crc.find(b'"class_name"')  # flip a byte inside the stored config: CRC check fails
+    crc[at + 2] ^= 0x01
+    p = tmp_path / "crc.keras"
+    p.write_bytes(bytes(crc))
+    with pytest.raises(ValueError, match=r"corrupted or truncated"):
+        keras.models.load_model(str(p))
+
+
+# --------------------------------------------------------------------------- atomic writes
+@pytest.mark.parametrize("what", ["save", "save_weights"])
+def test_a_save_that_fails_midway_leaves_the_old_file(what, tmp_path, monkeypatch):
+    from initium.saving import keras_format
+
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    path = str(tmp_path / ("m.keras" if what == "save" else "m.weights.h5"))
+    getattr(model, what)(path)
+    before = open(path, "rb").read()
+    real_write = keras_format._write_h5
+
+    def exploding(model, target, include_optimizer=True):
+        real_write(model, target, include_optimizer)  # the weights are half way out when...
+        raise RuntimeError("killed mid-save")
+
+    monkeypatch.setattr(keras_format, "_write_h5", exploding)
+    with torch.no_grad():
+        model.layers[0].kernel.add_(1.0)
+    with pytest.raises(RuntimeError, match="killed mid-save"):
+        getattr(model, what)(path)
+    assert open(path, "rb").read() == before
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(path)]  # no temporary file left behind
+
+
+def test_registered_subclassed_model_round_trips_with_keras(tmp_path):
+    """A subclassed model whose attribute names sort before and after `layers` (Keras's walk order)."""
+    import keras as real
+
+    @keras.saving.register_keras_serializable(package="T")
+    class TwoLayer(keras.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.alpha = layers.Dense(units, activation="relu")
+            self.zeta = layers.Dense(2)
+
+        def call(self, x):
+            return self.zeta(self.alpha(x))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    def keras_twin():  # Keras's twin, registered under the same name
+        @real.saving.register_keras_serializable(package="T")
+        class TwoLayer(real.Model):
+            def __init__(self, units=3, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.alpha = real.layers.Dense(units, activation="relu")
+                self.zeta = real.layers.Dense(2)
+
+            def call(self, x):
+                return self.zeta(self.alpha(x))
+
+            def get_config(self):
+                return {**super().get_config(), "units": self.units}
+
+        return TwoLayer
+
+    keras_twin()
+    x = np.random.default_rng(1).standard_normal((4, 5)).astype("float32")
+    ours = TwoLayer(units=4)
+    ours(x)
+    ours.compile(optimizer="adam", loss="mse")
+    ours.fit(x, np.ones((4, 2), "float32"), epochs=2, verbose=0)
+    expected = ours.predict(x, verbose=0)
+    path = str(tmp_path / "sub.keras")
+    ours.save(path)
+    with h5py.File(io.BytesIO(zipfile.ZipFile(path).read("model.weights.h5"))) as f:
+        groups = sorted(k for k in f.keys())
+    assert groups == ["alpha", "layers", "optimizer", "vars"]  # zeta sorts after `layers`: saved as layers/dense_1
+    back = keras.models.load_model(path)
+    assert type(back) is TwoLayer and back.units == 4
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    theirs = real.models.load_model(path)
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    theirs.save(str(tmp_path / "k.keras"))
+    again = keras.models.load_model(str(tmp_path / "k.keras"))
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=TOL, rtol=0)

@@ -493,3 +493,55 @@ def test_registered_subclassed_model_round_trips_with_keras(tmp_path):
     theirs.save(str(tmp_path / "k.keras"))
     again = keras.models.load_model(str(tmp_path / "k.keras"))
     np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_initium_resave_of_each_fixture_loads_in_keras(name, tmp_path):
+    import keras as real
+
+    x, y = _fixture(name)
+    path = str(tmp_path / f"{name}.keras")
+    keras.models.load_model(_path(name, ".keras")).save(path)
+    np.testing.assert_allclose(real.models.load_model(path).predict(x, verbose=0), y, atol=TOL, rtol=0)
+
+
+def _zoo():
+    """One model holding most layer kinds of the layers issue (weights of every shape and nesting)."""
+    img = keras.Input((8, 8, 3), name="img")
+    seq = keras.Input((6,), dtype="int32", name="tokens")
+    ts = keras.Input((5, 4), name="series")
+    a = layers.Conv2D(4, 3, padding="same", activation="relu")(img)
+    a = layers.DepthwiseConv2D(3, padding="same")(a)
+    a = layers.SeparableConv2D(5, 3)(a)
+    a = layers.BatchNormalization()(a)
+    a = layers.Conv2DTranspose(3, 2, strides=2)(a)
+    a = layers.MaxPooling2D()(a)
+    a = layers.GlobalAveragePooling2D()(a)
+    b = layers.Embedding(20, 4)(seq)
+    b = layers.Bidirectional(layers.GRU(3))(b)
+    c = layers.SimpleRNN(3, return_sequences=True)(ts)
+    c = layers.Conv1D(2, 2)(c)
+    c = layers.LayerNormalization()(c)
+    c = layers.Flatten()(c)
+    h = layers.Concatenate()([a, b, c])
+    h = layers.Dense(6, activation="tanh")(h)
+    h = layers.Dropout(0.1)(h)
+    out = layers.Dense(2, activation="softmax")(h)
+    return keras.Model([img, seq, ts], out)
+
+
+def test_layer_zoo_round_trips_through_keras(tmp_path):
+    import keras as real
+
+    rng = np.random.default_rng(3)
+    x = [rng.standard_normal((4, 8, 8, 3)).astype("float32"), rng.integers(0, 20, (4, 6)).astype("int32"),
+         rng.standard_normal((4, 5, 4)).astype("float32")]
+    model = _zoo()
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "zoo.keras")
+    model.save(path)
+    theirs = real.models.load_model(path)
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+    theirs.save(str(tmp_path / "zoo_k.keras"))
+    back = keras.models.load_model(str(tmp_path / "zoo_k.keras"))
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, atol=TOL, rtol=0)

@@ -127,7 +127,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--shape", type=_parse_shape, default=(256, 128), help="weight shape, e.g. 256,128 or 3,3,16,32")
     p.add_argument("--seed", type=int, default=0, help="seed for the draw (default 0)")
     p.add_argument("--dtype", default="float32", help="dtype name (default float32)")
+    r = sub.add_parser("report", help="the init report of a saved model: weights vs their initializers, and "
+                                      "per-layer activation statistics on data")
+    r.add_argument("model", help="a .keras file (written by Keras 3 or initium)")
+    r.add_argument("--data", default="digits", help="data to run through the model (default: digits)")
+    r.add_argument("--plot", default=None, metavar="OUT.png", help="also draw per-layer activation histograms")
+    b = sub.add_parser("bias-study", help="measure what bias initialization does (BIAS_STUDY.md protocol)")
+    mode = b.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", default=True, help="the < 2 minute profile (default)")
+    mode.add_argument("--full", action="store_true", help="the full profile; writes a markdown report and figures")
+    b.add_argument("--out", default=None, metavar="DIR", help="where the full profile writes its report and PNGs")
+    b.add_argument("--seeds", type=int, default=None, help="override the number of training seeds per cell")
     args = parser.parse_args(argv)
+
+    if args.command == "report":
+        from initium.lab.report import cli_report
+
+        try:
+            return cli_report(args.model, data=args.data, plot=args.plot)
+        except (ValueError, FileNotFoundError) as e:  # a bad file or data: one line, not a traceback
+            print(f"initium report: error: {e}", file=sys.stderr)
+            return 2
+    if args.command == "bias-study":
+        from initium.lab.bias_study import cli_bias_study
+
+        return cli_bias_study(quick=not args.full, out_dir=args.out, seeds=args.seeds)
 
     from rich.console import Console
 

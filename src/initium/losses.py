@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -71,6 +72,14 @@ def _same_shape(y_true: torch.Tensor, y_pred: torch.Tensor, fn: str) -> None:
 
 def _check_one_hot(y_true: torch.Tensor, y_pred: torch.Tensor, fn: str) -> None:
     k = y_pred.shape[-1] if y_pred.ndim else 1
+    if k == 1:
+        warnings.warn(
+            f"In loss {fn}, expected y_pred.shape to be (batch_size, num_classes) with num_classes > 1. "
+            f"Received: y_pred.shape={tuple(y_pred.shape)}: the loss is then always 0. For two classes "
+            "with one output unit use 'binary_crossentropy' (and a sigmoid activation).",
+            SyntaxWarning,  # Keras's category
+            stacklevel=3,
+        )
     labels = y_true.ndim == y_pred.ndim - 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1 and k > 1)
     if labels and k > 1:
         raise ValueError(
@@ -111,35 +120,40 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     return -(y_true * log_p).sum(dim=axis)
 
 
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, ignore_class: int | None = None,
-                                    axis: int = -1) -> torch.Tensor:
-    """Categorical crossentropy with integer labels ``y_true`` of shape ``y_pred.shape[:-1]`` (or
-    with a trailing 1). Labels equal to ``ignore_class`` contribute 0."""
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
+    """``-log(p[y_true])`` per sample, with integer labels ``y_true`` of ``y_pred``'s shape less the
+    class ``axis`` (a size-1 class axis is allowed). ``p`` as in ``categorical_crossentropy``.
+    Labels equal to ``ignore_class`` give 0 and are masked out of the reduction. Labels are not
+    range-checked (that would need a host read per step)."""
     y_pred = _pred(y_pred)
+    if y_pred.ndim < 1:
+        raise ValueError(f"sparse_categorical_crossentropy needs y_pred of rank >= 1 (a class axis). "
+                         f"Received: y_pred.shape={tuple(y_pred.shape)}")
+    ca = axis % y_pred.ndim
     t = y_true if isinstance(y_true, torch.Tensor) else torch.as_tensor(np.asarray(y_true))
     t = t.to(y_pred.device)
-    if t.ndim == y_pred.ndim and t.shape[-1] == 1:
-        t = t.squeeze(-1)
-    if t.shape != y_pred.shape[:-1]:
+    if t.ndim == y_pred.ndim and t.shape[ca] == 1:
+        t = t.squeeze(ca)
+    expected = y_pred.shape[:ca] + y_pred.shape[ca + 1:]
+    if t.shape != expected:
         raise ValueError(
-            "sparse_categorical_crossentropy expects integer labels of shape "
-            f"{tuple(y_pred.shape[:-1])} (or with a trailing 1) for predictions of shape {tuple(y_pred.shape)}. "
-            f"Received: y_true.shape={tuple(t.shape)}. For one-hot targets use 'categorical_crossentropy'."
+            f"sparse_categorical_crossentropy expects integer labels of shape {tuple(expected)} (or with a "
+            f"size-1 class axis) for predictions of shape {tuple(y_pred.shape)}. Received: "
+            f"y_true.shape={tuple(t.shape)}. For one-hot targets use 'categorical_crossentropy'."
         )
-    if t.is_floating_point():
-        t = t.long()
     t = t.long()
     valid = None
     if ignore_class is not None:
         valid = t != ignore_class
         t = torch.where(valid, t, torch.zeros_like(t))
-    logits = y_pred if from_logits else (_logits(y_pred, "softmax") if axis in (-1, y_pred.ndim - 1) else None)
+    logits = y_pred if from_logits else (_logits(y_pred, "softmax") if ca == y_pred.ndim - 1 else None)
     if logits is not None:
-        log_p = F.log_softmax(logits, dim=axis)
+        log_p = F.log_softmax(logits, dim=ca)
     else:
-        p = y_pred / y_pred.sum(dim=axis, keepdim=True)
+        p = y_pred / y_pred.sum(dim=ca, keepdim=True)
         log_p = torch.log(p.clamp(EPSILON, 1.0 - EPSILON))
-    out = -log_p.gather(-1, t.unsqueeze(-1)).squeeze(-1)
+    out = -log_p.gather(ca, t.unsqueeze(ca)).squeeze(ca)
     if valid is not None:
         out = torch.where(valid, out, torch.zeros_like(out))
         out._keras_mask = valid
@@ -251,12 +265,16 @@ poisson = _regression(lambda t, p: (p - t * torch.log(p + EPSILON)).mean(dim=-1)
 poisson.__doc__ = "``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``."
 
 
+def _l2_normalize(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """Keras's ``ops.normalize``: ``x * min(rsqrt(sum(x ** 2, axis)), 1 / 1e-7)``."""
+    return x * torch.rsqrt(x.square().sum(dim=axis, keepdim=True)).clamp_max(1.0 / EPSILON)
+
+
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 for parallel vectors."""
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 for parallel vectors, 0 for
+    orthogonal ones (or a zero vector), +1 for opposite ones."""
     def fn(t: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-        tn = t / t.square().sum(dim=axis, keepdim=True).clamp_min(1e-12).sqrt()
-        pn = p / p.square().sum(dim=axis, keepdim=True).clamp_min(1e-12).sqrt()
-        return -(tn * pn).sum(dim=axis)
+        return -(_l2_normalize(t, axis) * _l2_normalize(p, axis)).sum(dim=axis)
 
     return _regression(fn, "cosine_similarity")(y_true, y_pred)
 
@@ -278,43 +296,93 @@ categorical_hinge.__doc__ = "``max(max((1 - y_true) * y_pred) - sum(y_true * y_p
 
 
 # ------------------------------------------------------------------------------------------ classes
+_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+
+
 def _reduction(value: Any, owner: str) -> Any:
     if value not in REDUCTIONS:
-        raise ValueError(f"{owner}: invalid `reduction` {value!r}; expected one of {list(REDUCTIONS)}.")
+        raise ValueError(
+            f"{owner}: invalid value for argument `reduction`. Expected one of "
+            f"{', '.join(repr(r) for r in REDUCTIONS)}. Received: reduction={value!r}"
+        )
     return value
+
+
+def _dtype_name(dtype: Any, owner: str) -> str:
+    if dtype is None:
+        return "float32"  # Keras's floatx()
+    if isinstance(dtype, torch.dtype):
+        dtype = str(dtype).replace("torch.", "")
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return dtype
+    raise ValueError(f"{owner}: `dtype` must be a floating dtype, one of {sorted(_DTYPES)}. Received: dtype={dtype!r}")
+
+
+def _cast(x: Any, dtype: torch.dtype) -> torch.Tensor:
+    """``x`` as a tensor of ``dtype``, keeping the ``_keras_logits``/``_keras_mask`` it carries."""
+    if not isinstance(x, torch.Tensor):
+        return torch.as_tensor(np.asarray(x), dtype=dtype)
+    if x.dtype == dtype:
+        return x
+    out = x.to(dtype)
+    for attr in ("_keras_mask", "_keras_logits_kind"):
+        if getattr(x, attr, None) is not None:
+            setattr(out, attr, getattr(x, attr))
+    logits = getattr(x, "_keras_logits", None)
+    if logits is not None:
+        out._keras_logits = logits.to(dtype)
+    return out
 
 
 class Loss:
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> the reduced loss.
 
-    Subclasses implement ``call(y_true, y_pred)`` returning per-sample values. Reductions, as in
-    Keras: ``"sum_over_batch_size"`` (= ``"mean"``): sum of weighted values / number of values;
-    ``"sum"``; ``"mean_with_sample_weight"``: sum / sum of weights; ``"none"``/``None``: unreduced.
+    Subclasses implement ``call(y_true, y_pred)`` returning per-sample values ``v``. With weights
+    ``w`` (``sample_weight`` times any mask; see below) the reductions are Keras's:
+
+    - ``"sum_over_batch_size"`` and ``"mean"``: ``sum(v * w) / v.numel()``;
+    - ``"sum"``: ``sum(v * w)``;
+    - ``"mean_with_sample_weight"``: ``sum(v * w) / sum(w)`` (``sum(v) / v.numel()`` without weights);
+    - ``"none"`` or ``None``: ``v * w``, unreduced.
+
+    A divisor of 0 gives 0. Masks (``_keras_mask`` on ``y_pred``, as initium layers attach, and on
+    the values, as ``ignore_class`` sets) zero the masked entries; for ``"sum_over_batch_size"`` and
+    ``"mean"`` the kept ones are scaled by ``count / kept`` so the result is the mean over kept values.
     """
 
     def __init__(self, name: str | None = None, reduction: Any = "sum_over_batch_size", dtype: Any = None) -> None:
         self.name = name or _snake(type(self).__name__)
         self.reduction = _reduction(reduction, type(self).__name__)
-        self.dtype = dtype
+        self._dtype = _dtype_name(dtype, type(self).__name__)
+
+    @property
+    def dtype(self) -> str:
+        """The computation dtype's name (``'float32'`` unless given)."""
+        return self._dtype
 
     def call(self, y_true: Any, y_pred: Any) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        dtype = _DTYPES[self._dtype]
+        y_pred = _cast(y_pred, dtype)
+        y_true = _cast(y_true, dtype).to(y_pred.device)
         values = self.call(y_true, y_pred)
-        mask = getattr(values, "_keras_mask", None)
+        out_mask = getattr(values, "_keras_mask", None)
+        if in_mask is not None and out_mask is not None:
+            mask = in_mask.bool() & out_mask.bool()
+        else:
+            mask = in_mask if in_mask is not None else out_mask
+        values = values.to(dtype)
         sw = None
         if sample_weight is not None:
-            sw = sample_weight if isinstance(sample_weight, torch.Tensor) else torch.as_tensor(np.asarray(sample_weight))
-            sw = sw.to(device=values.device, dtype=values.dtype)
+            sw = _cast(sample_weight, dtype).to(values.device)
         if mask is not None:
-            m = mask.to(values.dtype)
-            if self.reduction in ("mean", "sum_over_batch_size"):
-                m = m * (m.numel() / (m.sum() + EPSILON))
-            sw = m if sw is None else _match(sw, m) * m
+            sw = _apply_mask(sw, mask.to(values.device), values.dtype, self.reduction)
         if sw is not None:
-            sw = _match(sw, values)
-            values = values * sw
+            values, sw = _squeeze_or_expand(values, sw)
+            values = values * _broadcastable(sw, values)
         return _reduce(values, sw, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
@@ -328,25 +396,41 @@ class Loss:
         return f"<{type(self).__name__} name={self.name}>"
 
 
-def _match(sw: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """Bring ``sample_weight`` to a shape that broadcasts against the per-sample values."""
-    a, sw = _squeeze_or_expand(values, sw)
-    if sw.ndim < values.ndim:
+def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.where(b != 0, a / torch.where(b != 0, b, torch.ones_like(b)), torch.zeros_like(a))
+
+
+def _apply_mask(sw: torch.Tensor | None, mask: torch.Tensor, dtype: torch.dtype, reduction: Any) -> torch.Tensor:
+    """Fold a boolean mask into the sample weights, as Keras's ``apply_mask`` does."""
+    m = mask.to(dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        kept = m.sum()
+        scale = m.numel() / torch.where(kept != 0, kept, torch.ones_like(kept))  # 0 kept: every weight is 0
+        m = torch.where(mask.bool(), scale, torch.zeros_like(m))
+    if sw is None:
+        return m
+    m, sw = _squeeze_or_expand(m, sw)
+    return sw * _broadcastable(m, sw) if m.ndim < sw.ndim else _broadcastable(sw, m) * m
+
+
+def _broadcastable(sw: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Pad ``sw`` with trailing size-1 axes so a per-sample weight (N,) scales values (N, T, ...)."""
+    if 0 < sw.ndim < values.ndim:
         sw = sw.reshape(sw.shape + (1,) * (values.ndim - sw.ndim))
     return sw
 
 
 def _reduce(values: torch.Tensor, sw: torch.Tensor | None, reduction: Any) -> torch.Tensor:
-    if reduction in (None, "none") or values.ndim == 0:
+    if reduction in (None, "none") or values.ndim == 0 or tuple(values.shape) == (0,):
         return values
     total = values.sum()
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sw is not None:
-        divisor = torch.broadcast_to(sw, values.shape).sum()
-        return torch.where(divisor != 0, total / divisor, torch.zeros_like(total))
+        divisor = _broadcastable(sw, values).expand(values.shape).sum() if sw.ndim < values.ndim else sw.sum()
+        return _divide_no_nan(total, divisor.to(total.dtype))
     n = values.numel()
-    return total / n if n else total
+    return total / n if n else torch.zeros_like(total)
 
 
 class LossFunctionWrapper(Loss):
@@ -361,27 +445,45 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true: Any, y_pred: Any) -> torch.Tensor:
-        if isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor) and \
-                self.fn not in (sparse_categorical_crossentropy, categorical_crossentropy,
-                                categorical_focal_crossentropy):
-            y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
+        if isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor):
+            y_true, y_pred = _squeeze_or_expand(y_true, y_pred)  # as Keras: a trailing size-1 axis
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
+        if type(self) is LossFunctionWrapper:
+            config["fn"] = serialize(self.fn)
         config.update(self._fn_kwargs)
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Loss":
+        config = dict(config)
         if cls is LossFunctionWrapper:
-            raise ValueError("LossFunctionWrapper.from_config needs the function; use a named loss class instead.")
+            if "fn" not in config:
+                raise ValueError("LossFunctionWrapper.from_config needs an 'fn' entry (the serialized loss "
+                                 f"function). Received: {config!r}")
+            config["fn"] = deserialize(config["fn"])
         return cls(**config)
 
+    def __repr__(self) -> str:
+        if type(self) is LossFunctionWrapper:
+            return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, kwargs={self._fn_kwargs})>"
+        return super().__repr__()
 
-def _make(cls_name: str, fn: Callable, default_name: str, **defaults: Any) -> type:
-    """A ``LossFunctionWrapper`` subclass for ``fn`` with Keras's constructor arguments and defaults."""
+
+def _make(cls_name: str, fn: Callable, default_name: str, hidden: tuple[str, ...] = (),
+          config_order: tuple[str, ...] = ("from_logits", "label_smoothing", "axis"), **defaults: Any) -> type:
+    """A ``LossFunctionWrapper`` subclass for ``fn`` with Keras's constructor arguments and defaults.
+
+    ``config_order`` puts those keys first in ``get_config``, as Keras does. ``hidden`` names
+    arguments Keras leaves out of ``get_config`` (Huber's ``delta``,
+    CosineSimilarity's ``axis``, SparseCategoricalCrossentropy's ``axis``): initium writes them
+    only when they differ from the default, so default configs equal Keras's and others round-trip.
+    """
     params = list(defaults)
+    valid = params + ["reduction", "name", "dtype"]
+    order = [k for k in config_order if k in defaults] + [k for k in params if k not in config_order]
 
     def __init__(self: Any, *args: Any, reduction: Any = "sum_over_batch_size", name: str = default_name,
                  dtype: Any = None, **kwargs: Any) -> None:
@@ -392,23 +494,32 @@ def _make(cls_name: str, fn: Callable, default_name: str, **defaults: Any) -> ty
         values.update(zip(params, args))
         unknown = set(kwargs) - set(params)
         if unknown:
-            close = difflib.get_close_matches(sorted(unknown)[0], params + ["reduction", "name", "dtype"], n=1)
+            close = difflib.get_close_matches(sorted(unknown)[0], valid, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}.{hint} "
-                            f"Valid: {params + ['reduction', 'name', 'dtype']}.")
+                            f"Valid: {valid}.")
         values.update(kwargs)
         LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **values)
         for k, v in values.items():
             setattr(self, k, v)
 
-    doc = f"``{fn.__name__}`` as a ``Loss`` object (arguments: {', '.join(defaults) or 'none'}).\n\n{fn.__doc__ or ''}"
-    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+    def get_config(self: Any) -> dict[str, Any]:
+        config = Loss.get_config(self)
+        config.update({k: self._fn_kwargs[k] for k in order if k not in hidden or self._fn_kwargs[k] != defaults[k]})
+        return config
+
+    doc = (f"``{fn.__name__}`` as a ``Loss`` object. Arguments: "
+           f"{', '.join(f'{k}={v!r}' for k, v in defaults.items()) or 'none'}, reduction, name, dtype.\n\n"
+           f"{fn.__doc__ or ''}")
+    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__, "get_config": get_config, "__doc__": doc,
+                                                  "__module__": __name__})
 
 
 CategoricalCrossentropy = _make("CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
                                 from_logits=False, label_smoothing=0.0, axis=-1)
 SparseCategoricalCrossentropy = _make("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-                                      "sparse_categorical_crossentropy", from_logits=False, ignore_class=None)
+                                      "sparse_categorical_crossentropy", hidden=("axis",), from_logits=False,
+                                      ignore_class=None, axis=-1)
 BinaryCrossentropy = _make("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
                            from_logits=False, label_smoothing=0.0, axis=-1)
 BinaryFocalCrossentropy = _make("BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
@@ -423,11 +534,11 @@ MeanAbsolutePercentageError = _make("MeanAbsolutePercentageError", mean_absolute
                                     "mean_absolute_percentage_error")
 MeanSquaredLogarithmicError = _make("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
                                     "mean_squared_logarithmic_error")
-Huber = _make("Huber", huber, "huber_loss", delta=1.0)
+Huber = _make("Huber", huber, "huber_loss", hidden=("delta",), delta=1.0)
 LogCosh = _make("LogCosh", log_cosh, "log_cosh")
 KLDivergence = _make("KLDivergence", kl_divergence, "kl_divergence")
 Poisson = _make("Poisson", poisson, "poisson")
-CosineSimilarity = _make("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+CosineSimilarity = _make("CosineSimilarity", cosine_similarity, "cosine_similarity", hidden=("axis",), axis=-1)
 Hinge = _make("Hinge", hinge, "hinge")
 SquaredHinge = _make("SquaredHinge", squared_hinge, "squared_hinge")
 CategoricalHinge = _make("CategoricalHinge", categorical_hinge, "categorical_hinge")
@@ -459,12 +570,46 @@ mse, mae, mape, msle, kld, bce = (mean_squared_error, mean_absolute_error, mean_
 MSE, MAE, MAPE, MSLE, KLD, BCE = mse, mae, mape, msle, kld, bce
 
 
+# Names from Keras 2, PyTorch and elsewhere that Keras 3's ``losses.get`` refuses: for "did you mean" only.
+_FOREIGN_NAMES = {
+    "logcosh": "log_cosh", "huber_loss": "huber", "kullback_leibler_divergence": "kl_divergence",
+    "kl_div": "kl_divergence", "kldivloss": "kl_divergence", "cross_entropy": "categorical_crossentropy",
+    "crossentropyloss": "sparse_categorical_crossentropy", "nll": "sparse_categorical_crossentropy",
+    "nllloss": "sparse_categorical_crossentropy", "l2": "mean_squared_error", "mseloss": "mean_squared_error",
+    "l1": "mean_absolute_error", "l1loss": "mean_absolute_error", "bceloss": "binary_crossentropy",
+    "bcewithlogitsloss": "binary_crossentropy", "smoothl1loss": "huber", "huberloss": "huber",
+    "cosine_proximity": "cosine_similarity", "poissonnllloss": "poisson",
+}
+
+
+def _suggest(identifier: Any) -> str | None:
+    if not isinstance(identifier, str):
+        return None
+    low = identifier.strip().lower()
+    squashed = low.replace("_", "").replace("-", "").replace(" ", "")
+    snake_first = sorted(ALL_OBJECTS, key=lambda k: (k[0].isupper() == (identifier == low), k))
+    for key in snake_first:  # a lowercase id suggests a function, a CamelCase one a class
+        if key.lower() == low or key.lower().replace("_", "") == squashed:
+            return key
+    if low in _FOREIGN_NAMES or squashed in _FOREIGN_NAMES:
+        return _FOREIGN_NAMES.get(low) or _FOREIGN_NAMES[squashed]
+    close = difflib.get_close_matches(low, [k for k in ALL_OBJECTS if k[0].islower()], n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(identifier, [k for k in ALL_OBJECTS if k[0].isupper()], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _unknown(identifier: Any) -> ValueError:
-    close = difflib.get_close_matches(str(identifier), list(ALL_OBJECTS), n=1, cutoff=0.6)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    return ValueError(f"Could not interpret loss identifier: {identifier!r}.{hint} Valid names: "
-                      f"{sorted(k for k in ALL_OBJECTS if k[0].islower())}, or a Loss class/instance or a "
-                      "function fn(y_true, y_pred).")
+    hint = _suggest(identifier)
+    did = f" Did you mean '{hint}'?" if hint else ""
+    names = sorted(k for k in ALL_OBJECTS if k[0].islower())
+    classes = sorted(k for k in ALL_OBJECTS if k[0].isupper() and k not in ("Loss", "LossFunctionWrapper")
+                     and k.upper() != k)
+    return ValueError(
+        f"Could not interpret loss identifier: {identifier}.{did} Valid names: {', '.join(names)}; "
+        f"classes: {', '.join(classes)}. Or pass a Loss instance, a function fn(y_true, y_pred) returning "
+        "per-sample losses, or a function registered with @initium.saving.register_keras_serializable()."
+    )
 
 
 def get(identifier: Any) -> Any:
@@ -518,6 +663,17 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     name = config["class_name"]
     if name == "__lambda__":
         raise ValueError("Refusing to deserialize a Python lambda as a loss: files never carry code.")
+    if name in ("function", "builtin_function_or_method"):  # Keras's form for a named function
+        inner = config.get("config")
+        fn = None
+        if isinstance(inner, str):
+            fn = (custom_objects or {}).get(inner) or saving.get_registered_object(inner, custom_objects) \
+                or ALL_OBJECTS.get(inner)
+            if fn is None and ">" in inner:
+                fn = saving.get_registered_object(inner.split(">", 1)[1], custom_objects)
+        if fn is None or isinstance(fn, type):
+            raise _unknown(inner)
+        return fn
     registered = config.get("registered_name")
     cls = None
     if registered:

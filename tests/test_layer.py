@@ -268,3 +268,67 @@ def test_custom_layer_config_round_trip_and_lists_are_tracked():
     st(torch.ones(1, 4))
     assert [tuple(w.shape) for w in st.get_weights()] == [(4, 2), (2,), (2, 3), (3,)]
     assert len(list(st.parameters())) == 4
+
+
+def _seeded_zoo(seed):
+    irandom.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((6, 6, 2)),
+        layers.Conv2D(4, 3, bias_initializer="random_normal"),
+        layers.BatchNormalization(),
+        layers.Flatten(),
+        layers.Dropout(0.1),
+        layers.Dense(8, activation="relu", kernel_initializer="he_normal",
+                     bias_initializer=initializers.RandomUniform(-0.1, 0.1)),
+        layers.Dense(3, bias_initializer=initializers.RandomNormal(seed=4)),
+    ])
+
+
+def test_reinitialize_with_the_original_seed_gives_back_the_birth_weights_bit_for_bit():
+    model = _seeded_zoo(21)
+    born = model.get_weights()
+    model.set_weights([w + 1.0 for w in born])
+    changed = model.reinitialize(seed=21)
+    assert len(changed) == len(born)
+    for a, b in zip(model.get_weights(), born):
+        np.testing.assert_array_equal(a, b)
+    # Another seed changes every randomly drawn weight (and leaves the constant ones as they are).
+    model.reinitialize(seed=22)
+    now = model.get_weights()
+    random_ones = [0, 1, 6, 7, 8]  # conv kernel+bias, dense kernel+bias, last kernel
+    for i in random_ones:
+        assert not np.array_equal(now[i], born[i]), i
+    np.testing.assert_array_equal(now[9], born[9])  # RandomNormal(seed=4) repeats its values
+    np.testing.assert_array_equal(now[2], born[2])  # gamma: ones
+
+
+def test_reinitialize_a_subset_with_the_seed_restores_only_those_layers():
+    model = _seeded_zoo(3)
+    born = model.get_weights()
+    ones = [np.ones_like(w) * 7 for w in born]
+    model.set_weights(ones)
+    dense = model.layers[4]
+    changed = model.reinitialize(layers=[dense.name], seed=3)
+    assert [v.path for v in changed] == [dense.kernel.path, dense.bias.path]
+    now = model.get_weights()
+    for i, (a, b, o) in enumerate(zip(now, born, ones)):
+        np.testing.assert_array_equal(a, b if i in (6, 7) else o)
+    # The same subset through the layer object, and a fresh (unseeded) draw changes it.
+    model.reinitialize(layers=dense)
+    assert not np.array_equal(model.get_weights()[6], born[6])
+
+
+def test_reinitialize_argument_errors_name_the_fix():
+    model = _seeded_zoo(0)
+    with pytest.raises(TypeError, match=r"Did you mean reinitialize\(seed=5\)"):
+        model.reinitialize(5)
+    with pytest.raises(ValueError, match="no layer named 'dens'.*Did you mean 'dense"):
+        model.reinitialize(layers="dens")
+    with pytest.raises(ValueError, match="not both"):
+        model.reinitialize(seed=1, replay=True)
+    with pytest.raises(ValueError, match="is not part of"):
+        model.reinitialize(layers=layers.Dense(2))
+    with pytest.raises(TypeError, match="expects layers or layer names"):
+        model.reinitialize(layers=[3.5])
+    with pytest.raises(ValueError, match="not built"):
+        layers.Dense(2).reinitialize()

@@ -316,30 +316,110 @@ class Layer(torch.nn.Module):
             )
         return sum(int(v.numel()) for v in self.weights)
 
-    def reinitialize(self, seed: int | None = None, replay: bool = False) -> None:
-        """Re-draw every weight in place with the initializer that made it.
+    def reinitialize(self, layers: Any = None, seed: int | None = None, replay: bool = False) -> list[Variable]:
+        """Re-draw weights in place with the initializers that made them; returns the weights changed.
 
-        ``replay=True`` re-creates the initial values exactly (from the recorded random keys);
-        ``seed`` draws unseeded initializers from that seed's stream instead of the global one
-        (initializers with their own seed repeat their values, as they always do).
+        Args:
+            layers: None (this layer and everything inside it), or a layer, a layer name, or a
+                list of them, all inside this one. Sub-layers of a chosen layer are included.
+            seed: re-draw as if this layer (or model) had been built right after
+                ``initium.random.set_random_seed(seed)``: unseeded initializers take their keys
+                from a fresh stream ``seed`` in the order the weights were created, so the
+                original seed gives back the birth weights bit for bit, whichever ``layers`` are
+                chosen. Initializers with their own seed repeat their values, as they always do.
+            replay: re-create the values of the latest draw exactly, from the recorded random keys
+                (the birth values, unless the weight has been re-initialized since).
+
+        Without ``seed`` or ``replay``, unseeded initializers draw fresh values from the global
+        stream. The weights stay the same tensors, so optimizers keep their references (their
+        moment estimates are not reset).
         """
+        if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
+            raise TypeError(
+                f"reinitialize() on layer '{self.name}': the first argument is `layers`, but got the "
+                f"integer {layers!r}. Did you mean reinitialize(seed={layers!r})?"
+            )
+        if seed is not None and replay:
+            raise ValueError(
+                f"reinitialize() on layer '{self.name}': pass `seed` or `replay=True`, not both "
+                "(replay re-uses the recorded keys, whatever the seed)."
+            )
+        if seed is not None:
+            seed = irandom._check_seed_value(seed)
         if not self.built:
-            raise ValueError(f"Layer '{self.name}' is not built, so it has no weights to re-initialize.")
+            raise ValueError(
+                f"Layer '{self.name}' is not built, so it has no weights to re-initialize. Build it "
+                "first (call it on data, or `build(input_shape)`)."
+            )
         import contextlib
 
-        for v in self.weights:
-            if replay:
-                ctx = irandom.replay_keys(v.init_keys)
-            elif seed is not None:
-                ctx = irandom.seed_scope(irandom.SeedGenerator((seed * 1_000_003 + _stable_hash(v.path)) % (1 << 62)))
-            else:
-                ctx = contextlib.nullcontext()
-            with ctx, irandom.record_keys() as keys:
+        everything = self.weights
+        chosen = {id(v) for v in self._chosen_weights(layers)}
+
+        def draw(v: Variable) -> tuple[torch.Tensor, list]:
+            with irandom.record_keys() as keys:
                 value = initializers.initialize(v.initializer, tuple(v.shape), backend.standardize_dtype(v.dtype),
                                                 device=v.device, name=v.path)
-            v.init_keys = tuple(keys)
-            with torch.no_grad():
-                v.copy_(value)
+            return value, keys
+
+        changed: list[Variable] = []
+        if seed is not None:
+            # Every weight is drawn in creation order so the stream positions match a fresh build;
+            # only the chosen ones are written.
+            with irandom.seed_scope(irandom.SeedGenerator(seed)):
+                for v in sorted(everything, key=lambda w: w.birth):
+                    value, keys = draw(v)
+                    if id(v) in chosen:
+                        self._write_draw(v, value, keys)
+                        changed.append(v)
+        else:
+            for v in everything:
+                if id(v) not in chosen:
+                    continue
+                ctx = irandom.replay_keys(v.init_keys) if replay else contextlib.nullcontext()
+                with ctx:
+                    value, keys = draw(v)
+                self._write_draw(v, value, keys)
+                changed.append(v)
+        return changed
+
+    @staticmethod
+    def _write_draw(v: Variable, value: torch.Tensor, keys: list) -> None:
+        v.init_keys = tuple(keys)
+        with torch.no_grad():
+            v.copy_(value)
+
+    def _chosen_weights(self, layers: Any) -> list[Variable]:
+        if layers is None:
+            return self.weights
+        inside = list(self._flatten_layers(include_self=True))
+        items = [layers] if isinstance(layers, (str, Layer)) else list(layers)
+        out: list[Variable] = []
+        for item in items:
+            if isinstance(item, str):
+                found = [la for la in inside if la.name == item]
+                if not found:
+                    import difflib
+
+                    names = [la.name for la in inside]
+                    close = difflib.get_close_matches(item, names, n=1)
+                    did = f" Did you mean '{close[0]}'?" if close else ""
+                    raise ValueError(
+                        f"reinitialize(layers=...): no layer named {item!r} in '{self.name}'.{did} "
+                        f"Layers: {', '.join(names)}."
+                    )
+                item = found[0]
+            elif not isinstance(item, Layer):
+                raise TypeError(
+                    f"reinitialize(layers=...) expects layers or layer names; got {type(item).__name__} "
+                    f"{item!r}."
+                )
+            elif not any(item is la for la in inside):
+                raise ValueError(
+                    f"reinitialize(layers=...): layer '{item.name}' is not part of '{self.name}'."
+                )
+            out.extend(item.weights)
+        return out
 
     @property
     def losses(self) -> list[torch.Tensor]:
@@ -649,8 +729,3 @@ def _batch(out: Any) -> int:
             return int(t.shape[0])
     return 1
 
-
-def _stable_hash(text: str) -> int:
-    import zlib
-
-    return zlib.crc32(text.encode())

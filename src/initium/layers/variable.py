@@ -3,10 +3,13 @@ record of how it was born (initializer and random keys), so it can be re-drawn o
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import torch
+
+_BIRTHS = itertools.count()
 
 __all__ = ["Variable"]
 
@@ -26,7 +29,7 @@ class Variable(torch.nn.Parameter):
 
     def __new__(cls, data: torch.Tensor, trainable: bool = True, name: str = "variable",
                 path: str | None = None, initializer: Any = None, init_keys: Any = (),
-                regularizer: Any = None, constraint: Any = None) -> "Variable":
+                regularizer: Any = None, constraint: Any = None, birth: int | None = None) -> "Variable":
         self = torch.Tensor._make_subclass(cls, data, bool(trainable) and data.is_floating_point())
         self._trainable = bool(trainable)
         self._name = name
@@ -35,6 +38,8 @@ class Variable(torch.nn.Parameter):
         self.init_keys = tuple(init_keys)
         self.regularizer = regularizer
         self.constraint = constraint
+        # Creation order across the process: `reinitialize(seed=...)` re-draws in this order.
+        self.birth = next(_BIRTHS) if birth is None else int(birth)
         return self
 
     @property
@@ -91,7 +96,7 @@ class Variable(torch.nn.Parameter):
     def _attrs(self) -> dict[str, Any]:
         return {"trainable": self._trainable, "name": self._name, "path": self._path,
                 "initializer": self.initializer, "init_keys": self.init_keys,
-                "regularizer": self.regularizer, "constraint": self.constraint}
+                "regularizer": self.regularizer, "constraint": self.constraint, "birth": self.birth}
 
     def __deepcopy__(self, memo: dict) -> "Variable":
         if id(self) in memo:

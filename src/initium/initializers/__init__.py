@@ -15,6 +15,7 @@ from initium.initializers.base import (
     skip_initialization,
 )
 from initium.initializers.constant import Constant, Identity, Ones, Zeros
+from initium.initializers.data import PriorBias, TorchDefault
 from initium.initializers.random import (
     GlorotNormal,
     GlorotUniform,
@@ -28,6 +29,7 @@ from initium.initializers.random import (
     TruncatedNormal,
     VarianceScaling,
 )
+from initium.initializers.lsuv import LSUV
 from initium.saving import register_keras_serializable
 
 # Keras exports the snake_case names as the classes themselves, and two legacy class names.
@@ -57,4 +59,5 @@ BUILTINS = (
 __all__ = [c.__name__ for c in BUILTINS] + [
     "Initializer", "InitializerLike", "compute_fans", "get", "serialize", "deserialize",
     "initialize", "skip_initialization", "register_keras_serializable", "BUILTINS", "ALL_OBJECTS",
+    "TorchDefault", "PriorBias", "LSUV",  # initium's own, outside Keras's 15 (BUILTINS)
 ]

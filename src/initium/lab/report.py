@@ -111,21 +111,23 @@ def _mode_n(mode: str, fan_in: float, fan_out: float) -> float:
 
 
 def _distribution(init: Any) -> str:
-    from initium.initializers import RandomUniform, TruncatedNormal, VarianceScaling
+    from initium.initializers import PriorBias, RandomUniform, TorchDefault, TruncatedNormal, VarianceScaling
 
     if isinstance(init, VarianceScaling):
         return {"untruncated_normal": "normal"}.get(init.distribution, init.distribution)
-    if isinstance(init, RandomUniform):
+    if isinstance(init, (RandomUniform, TorchDefault)):
         return "uniform"
+    if isinstance(init, PriorBias):
+        return "constant"
     if isinstance(init, TruncatedNormal):
         return "truncated_normal"
     return "normal"
 
 
 def _is_deterministic(init: Any) -> bool:
-    from initium.initializers import Constant, Identity, Ones, Zeros
+    from initium.initializers import Constant, Identity, Ones, PriorBias, Zeros
 
-    return isinstance(init, (Zeros, Ones, Constant, Identity))
+    return isinstance(init, (Zeros, Ones, Constant, Identity, PriorBias))
 
 
 def _seed_of(init: Any) -> Any:

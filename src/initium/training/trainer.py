@@ -478,6 +478,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
             val = _ArrayData(vx, vy, vsw, data.device)
         else:
             val = _IterData(validation_data, data.device)
+    _calibrate_lsuv(model, data)
     steps = steps_per_epoch or data.steps(batch_size)
     cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                                      verbose=verbose, epochs=epochs, steps=steps)
@@ -508,6 +509,30 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
             break
     cbs.on_train_end(epoch_logs)
     return model.history
+
+
+LSUV_BATCH = 1024  # rows of x that calibrate uncalibrated LSUV kernels at the start of fit
+
+
+def _calibrate_lsuv(model: Any, data: Any) -> None:
+    """Calibrate kernels built with an uncalibrated ``LSUV`` initializer, on a fixed sample of x."""
+    from initium.initializers.lsuv import LSUV
+
+    pending = [la.name for la in model._flatten_layers(include_self=False)
+               if any(isinstance(v.initializer, LSUV) and not v.initializer.calibrated for v in la._own_weights)]
+    if not pending:
+        return
+    if not isinstance(data, _ArrayData):
+        raise ValueError(
+            f"fit: layer(s) {pending} have an LSUV kernel initializer that needs a batch of data to calibrate, "
+            "and fit can take it only from array data. Call initium.lab.lsuv(model, x_batch) before fit."
+        )
+    from initium.lab.lsuv import calibrate_pending
+
+    gen = torch.Generator().manual_seed(0)  # a fixed, class-mixed sample whatever the data's order
+    rows = torch.randperm(data.n, generator=gen)[:LSUV_BATCH].sort().values.to(data.device)
+    sample = _take(data.x, rows)
+    calibrate_pending(model, sample)
 
 
 def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, steps: int | None, cbs: Any) -> dict:

@@ -136,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = b.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", default=True, help="the < 2 minute profile (default)")
     mode.add_argument("--full", action="store_true", help="the full profile; writes a markdown report and figures")
+    mode.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # seconds: for the tests
     b.add_argument("--out", default=None, metavar="DIR", help="where the full profile writes its report and PNGs")
     b.add_argument("--seeds", type=int, default=None, help="override the number of training seeds per cell")
     args = parser.parse_args(argv)
@@ -151,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bias-study":
         from initium.lab.bias_study import cli_bias_study
 
-        return cli_bias_study(quick=not args.full, out_dir=args.out, seeds=args.seeds)
+        return cli_bias_study(quick=not args.full, out_dir=args.out, seeds=args.seeds,
+                              profile="tiny" if args.tiny else None)
 
     from rich.console import Console
 

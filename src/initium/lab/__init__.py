@@ -18,16 +18,16 @@ from typing import Any
 # `report` is both a submodule and its main function: bind the function now, so that importing
 # the submodule later (``from initium.lab.report import cli_report``) cannot shadow it.
 from initium.lab.report import Report, report  # noqa: E402  (numpy and torch only; rich is lazy)
+from initium.lab.lsuv import lsuv  # noqa: E402  (same reason: `lsuv` is a submodule too)
+from initium.lab.bias_study import bias_study  # noqa: E402  (and `bias_study`)
 
 _WHERE = {
     "ActivationMonitor": "initium.lab.monitor",
-    "lsuv": "initium.lab.lsuv",
     "bias_from_priors": "initium.lab.priors",
     "use_preset": "initium.lab.presets", "preset": "initium.lab.presets", "PRESETS": "initium.lab.presets",
-    "bias_study": "initium.lab.bias_study",
 }
 
-__all__ = sorted([*_WHERE, "Report", "report"])
+__all__ = sorted([*_WHERE, "Report", "report", "lsuv", "bias_study"])
 
 
 def __getattr__(name: str) -> Any:

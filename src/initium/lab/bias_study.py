@@ -1,0 +1,998 @@
+"""``initium bias-study``: does a zero bias kill ReLUs? The protocol of BIAS_STUDY.md §7, measured.
+
+Seed 003 says a zero bias in a ReLU ``Dense`` layer causes "dying ReLU" and slower training, and
+that a random-normal or small uniform bias is better. This module measures it. Every figure is
+printed next to the reference value it can be checked against, as mean ± standard error (SE), and
+every arm is compared with ``zeros`` on *paired* runs (the same seed gives the same kernels, data
+order and split; only the bias differs); a difference beyond 2 SE of the paired differences is
+flagged ``*``.
+
+**Arms** (hidden-layer biases; the output layer always has a zero bias, except in the prior arm):
+
+====================  ==========================================  ====================================
+arm                   initium initializer                         role
+====================  ==========================================  ====================================
+zeros                 ``"zeros"``                                 Keras's default
+normal0.05            ``RandomNormal(0, 0.05)``                   the seed's recommendation
+uniform0.1            ``RandomUniform(-0.1, 0.1)``                the seed's custom example
+const0.01             ``Constant(0.01)``                          CS231n
+const0.1              ``Constant(0.1)``                           TF's old Deep MNIST tutorial
+torch                 ``TorchDefault(fan_in)``: U(±1/√fan_in)     PyTorch's default
+he_bias               ``HeNormal()`` on the bias: std √(2/units)  seed 000
+rai                   RAI (Lu et al. 2020), kernel and bias       randomized asymmetric init
+rai_control           N(0, 0.6007²/fan_in) kernel, zero bias      RAI's scale without its asymmetry
+lsuv                  orthogonal kernel scaled on data, zero bias Mishkin & Matas 2016
+prior (output arm)    ``PriorBias(y)``: log(p/(1-p))              TF imbalanced-data tutorial
+====================  ==========================================  ====================================
+
+**Metrics.** M1 born dead at one point (some hidden layer all zero at a fixed x; reference
+``1 - (1 - 2^-N)^H`` for the symmetric arms, Lu et al.); M2 dead-unit share on the data set at
+init; M3 born-dead net share on the data set (some hidden layer constant over all inputs); M4
+second-moment ratio ``q_l / q_{l-1}`` (reference 1 for He, ½ for Glorot with zero bias; with a
+symmetric random bias the mean-field recursion ``q_l = a·q_{l-1} + σ_b²``); M5 loss at step 0
+(reference ln 10 on digits; H(p₀) for the prior arm on "is it a 0?"); M6 training loss after 50 and
+300 Adam steps; M7 test accuracy; M8 collapse rate on f(x) = |x| (final MSE ≥ 0.95·Var f).
+
+**Data.** D1: the bundled digits (``initium.datasets.digits``, stratified 75/25 split), standardized
+with the training set's mean and std; D1r: the same pixels scaled to [0, 1]; D2: f(x) = |x| on 256
+points in [-1, 1]; D3: digits "is it a 0?".
+
+**How.** Nets are not Python models in a loop: every cell is a *batch of nets*, kernels of shape
+``(nets, fan_in, units)``, one batched matmul per layer, trained together (Adam is elementwise, so
+one Adam over the stacked parameters equals one Adam per net). ``forward_equals_model`` checks this
+batched forward against initium's own ``Sequential`` on the same weights. Random numbers come from
+``initium.random`` (Philox): a profile gives the same numbers on every machine.
+
+**Profiles.** ``tiny`` (tests, seconds), ``quick`` (the CLI default, under 2 minutes on a 2-core
+CPU), ``full`` (the README figure: 10⁴ nets for M1, 20 seeds for training, 100 for M8; writes a
+markdown report, ``results.json`` and PNG figures with ``out_dir``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from initium import random as irandom
+
+__all__ = ["bias_study", "cli_bias_study", "ARMS", "PROFILES", "Arm", "StudyResult", "born_dead_law",
+           "binary_entropy", "paired", "forward_equals_model"]
+
+TRUNC = 0.87962566103423978  # std of N(0, 1) truncated at ±2 (Keras's He/Glorot truncated normal)
+RAI_SIGMA = 0.6007  # Lu et al.'s RAI scale: V ~ N(0, 0.6007² / fan_in)
+FLAG_SE = 2.0  # paired differences beyond this many SE are flagged
+LAW_SE = 3.0  # M1 of a symmetric arm must lie within this many SE of the law
+
+
+def born_dead_law(width: int, depth: int) -> float:
+    """P(some hidden layer of a width-N, depth-H ReLU net is all zero at a point) = 1 - (1 - 2^-N)^H."""
+    return 1.0 - (1.0 - 2.0 ** -width) ** depth
+
+
+def binary_entropy(p: float) -> float:
+    """H(p) = -p ln p - (1 - p) ln(1 - p): the initial BCE of an output with the prior bias."""
+    return float(-p * math.log(p) - (1 - p) * math.log(1 - p))
+
+
+# =============================================================================================== arms
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    initializer: str  # what it is as an initium initializer
+    symmetric: bool  # symmetric about 0 (kernel and bias): the born-dead law applies
+    sigma_b2: float | None = None  # bias variance for the mean-field prediction (None: not symmetric)
+
+
+ARMS: tuple[Arm, ...] = (
+    Arm("zeros", '"zeros"', True, 0.0),
+    Arm("normal0.05", "RandomNormal(0, 0.05)", True, 0.0025),
+    Arm("uniform0.1", "RandomUniform(-0.1, 0.1)", True, 0.01 / 3),
+    Arm("const0.01", "Constant(0.01)", False),
+    Arm("const0.1", "Constant(0.1)", False),
+    Arm("torch", "TorchDefault(fan_in): U(±1/√fan_in)", True, -1.0),  # σ_b² = 1/(3 fan_in)
+    Arm("he_bias", "HeNormal() as bias: std √(2/units)", True, -2.0),  # σ_b² = 2/units
+    Arm("rai", "RAI: kernel and bias (Lu et al. 2020)", False),
+    Arm("rai_control", "N(0, 0.6007²/fan_in) kernel, zero bias", True, 0.0),
+    Arm("lsuv", "LSUV: orthogonal kernel scaled on data, zero bias", True, 0.0),
+)
+ARM_NAMES = tuple(a.name for a in ARMS)
+
+
+def _sigma_b2(arm: Arm, fan_in: int, units: int) -> float | None:
+    if arm.sigma_b2 is None:
+        return None
+    if arm.sigma_b2 == -1.0:
+        return 1.0 / (3.0 * fan_in)
+    if arm.sigma_b2 == -2.0:
+        return 2.0 / units
+    return arm.sigma_b2
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "m1_nets": 3000, "m1_cells": [(2, 5), (4, 10)],
+        "m23_nets": 40, "m23_cells": [(64, 3, "std"), (64, 3, "raw"), (3, 10, "std")],
+        "m4_nets": 20, "m4_cell": (64, 6), "m4_kernels": ("he_normal", "glorot_uniform"),
+        "train_seeds": 2, "train_models": [(64, 1)], "train_kernels": ("he_normal",), "steps": (50, 100),
+        "prior_seeds": 2, "m8_seeds": 6, "m8_widths": [(4, 10)], "m8_steps": 150,
+    },
+    "quick": {
+        "m1_nets": 2000, "m1_cells": [(2, 10), (3, 10), (4, 10), (4, 50), (8, 20)],
+        "m23_nets": 100, "m23_cells": [(64, 3, "std"), (64, 3, "raw"), (2, 10, "std"), (4, 10, "std")],
+        "m4_nets": 100, "m4_cell": (64, 10), "m4_kernels": ("he_normal", "glorot_uniform"),
+        "train_seeds": 5, "train_models": [(64, 1), (64, 3)], "train_kernels": ("he_normal",), "steps": (50, 300),
+        "prior_seeds": 5, "m8_seeds": 20, "m8_widths": [(3, 10), (4, 10)], "m8_steps": 1000,
+    },
+    "full": {
+        "m1_nets": 10000, "m1_cells": [(n, h) for n in (2, 3, 4, 5, 8, 16) for h in (5, 10, 20, 50)],
+        "m23_nets": 300, "m23_cells": [(64, 3, "std"), (64, 3, "raw"), (64, 10, "std"), (2, 10, "std"),
+                                       (3, 10, "std"), (4, 10, "std"), (8, 20, "std"), (16, 20, "std")],
+        "m4_nets": 300, "m4_cell": (64, 10), "m4_kernels": ("he_normal", "glorot_uniform"),
+        "train_seeds": 20, "train_models": [(64, 1), (64, 3), (64, 10), (16, 10)],
+        "train_kernels": ("he_normal", "glorot_uniform"), "steps": (50, 300),
+        "prior_seeds": 20, "m8_seeds": 100, "m8_widths": [(2, 10), (3, 10), (4, 10), (5, 10), (8, 20)],
+        "m8_steps": 2000,
+    },
+}
+
+
+# =========================================================================================== numbers
+class _Rng:
+    """Named, independent Philox streams: ``rng("kernel", cell, layer)`` is the same on every run."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def gen(self, *names: Any) -> irandom.SeedGenerator:
+        import zlib
+
+        text = "/".join(str(n) for n in (self.seed, *names))
+        return irandom.SeedGenerator(zlib.crc32(text.encode()) * 7919 + self.seed)
+
+
+def _kernel(kind: str, nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
+    if kind == "he_normal":  # Keras: truncated normal, std sqrt(2 / fan_in) after truncation
+        return irandom.truncated_normal((nets, fan_in, units), 0.0, math.sqrt(2.0 / fan_in) / TRUNC, seed=gen)
+    if kind == "glorot_uniform":
+        lim = math.sqrt(6.0 / (fan_in + units))
+        return irandom.uniform((nets, fan_in, units), -lim, lim, seed=gen)
+    raise ValueError(f"bias_study: unknown kernel {kind!r}; expected 'he_normal' or 'glorot_uniform'.")
+
+
+def _bias(arm: str, nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
+    shape = (nets, units)
+    if arm in ("zeros", "rai_control", "lsuv"):
+        return torch.zeros(shape)
+    if arm == "normal0.05":
+        return irandom.normal(shape, 0.0, 0.05, seed=gen)
+    if arm == "uniform0.1":
+        return irandom.uniform(shape, -0.1, 0.1, seed=gen)
+    if arm == "const0.01":
+        return torch.full(shape, 0.01)
+    if arm == "const0.1":
+        return torch.full(shape, 0.1)
+    if arm == "torch":
+        lim = 1.0 / math.sqrt(fan_in)
+        return irandom.uniform(shape, -lim, lim, seed=gen)
+    if arm == "he_bias":  # HeNormal on a (units,) weight: fan_in = units
+        return irandom.truncated_normal(shape, 0.0, math.sqrt(2.0 / units) / TRUNC, seed=gen)
+    raise ValueError(f"bias_study: unknown arm {arm!r}. Arms: {', '.join(ARM_NAMES)}.")
+
+
+def rai_layer(nets: int, fan_in: int, units: int, gen: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """RAI (Lu et al. 2020): V ~ N(0, 0.6007²/fan_in) of shape (units, fan_in + 1); per unit one
+    coordinate, chosen uniformly, replaced by a Beta(2, 1) draw; kernel = V[:, :-1], bias = V[:, -1]."""
+    v = irandom.normal((nets, units, fan_in + 1), 0.0, RAI_SIGMA / math.sqrt(fan_in), seed=gen)
+    pick = (irandom.uniform((nets, units), 0.0, 1.0, seed=gen) * (fan_in + 1)).long().clamp_(max=fan_in)
+    beta = irandom.uniform((nets, units), 0.0, 1.0, seed=gen).sqrt()  # Beta(2, 1): inverse CDF sqrt(u)
+    v.scatter_(2, pick.unsqueeze(-1), beta.unsqueeze(-1))
+    return v[..., :fan_in].transpose(1, 2).contiguous(), v[..., fan_in].contiguous()
+
+
+def _orthogonal(nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
+    rows, cols = fan_in, units
+    a = irandom.normal((nets, max(rows, cols), min(rows, cols)), seed=gen).double()
+    q, r = torch.linalg.qr(a)
+    q = q * torch.where(torch.diagonal(r, dim1=-2, dim2=-1) < 0, -1.0, 1.0).unsqueeze(-2)
+    if rows < cols:
+        q = q.transpose(1, 2)
+    return q.float().contiguous()
+
+
+def make_nets(arm: str, kernel: str, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng, cell: str,
+              calib: torch.Tensor | None = None, shared_kernels: list[torch.Tensor] | None = None) -> list[list[torch.Tensor]]:
+    """``[[W, b], ...]`` for a batch of ``nets`` ReLU MLPs ``d_in -> widths... -> d_out`` (``d_out=0``: none).
+
+    Kernels come from the cell's stream (the same for every arm: paired runs) except for RAI, its
+    control and LSUV, which replace them; biases come from the arm's stream."""
+    dims = [d_in, *widths] + ([d_out] if d_out else [])
+    layers: list[list[torch.Tensor]] = []
+    for i in range(len(dims) - 1):
+        fi, fo = dims[i], dims[i + 1]
+        hidden = i < len(widths)
+        if hidden and arm == "rai":
+            w, b = rai_layer(nets, fi, fo, rng.gen("rai", cell, i))
+        elif hidden and arm == "rai_control":
+            w = irandom.normal((nets, fi, fo), 0.0, RAI_SIGMA / math.sqrt(fi), seed=rng.gen("ctl", cell, i))
+            b = torch.zeros(nets, fo)
+        elif hidden and arm == "lsuv":
+            w, b = _orthogonal(nets, fi, fo, rng.gen("orth", cell, i)), torch.zeros(nets, fo)
+        else:
+            w = shared_kernels[i] if shared_kernels is not None else _kernel(kernel, nets, fi, fo, rng.gen("k", cell, i))
+            b = _bias(arm, nets, fi, fo, rng.gen("b", arm, cell, i)) if hidden else torch.zeros(nets, fo)
+        layers.append([w, b])
+    if arm == "lsuv":
+        if calib is None:
+            raise ValueError("bias_study: the lsuv arm needs calibration data.")
+        _lsuv_scale(layers, len(widths), calib)
+    return layers
+
+
+def shared_kernels(kernel: str, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng, cell: str) -> list[torch.Tensor]:
+    dims = [d_in, *widths] + ([d_out] if d_out else [])
+    return [_kernel(kernel, nets, dims[i], dims[i + 1], rng.gen("k", cell, i)) for i in range(len(dims) - 1)]
+
+
+def _lsuv_scale(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, tol: float = 0.01) -> None:
+    """Batched LSUV on the hidden layers (zero bias: one scaling lands on variance 1)."""
+    h = x
+    for i in range(hidden):
+        w, b = layers[i]
+        for _ in range(10):
+            z = torch.matmul(h, w) + b.unsqueeze(1)
+            var = z.double().var(dim=(1, 2), unbiased=False)
+            if bool(((var - 1).abs() < tol).all()):
+                break
+            s = torch.where(var > 0, var.rsqrt(), torch.ones_like(var)).float()  # a constant layer stays
+            w = w * s.view(-1, 1, 1)
+            if bool((var == 0).all()):
+                break
+        layers[i][0] = w
+        h = torch.relu(torch.matmul(h, w) + b.unsqueeze(1))
+
+
+def forward(layers: list[list[torch.Tensor]], x: torch.Tensor, hidden: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Batched forward: ``x`` (batch, d) or (nets, batch, d) -> (output or last hidden, [pre-activations])."""
+    h = x
+    pre = []
+    for i, (w, b) in enumerate(layers):
+        z = torch.matmul(h, w) + b.unsqueeze(1)
+        pre.append(z)
+        h = torch.relu(z) if i < hidden else z
+    return h, pre
+
+
+def forward_equals_model(layers: list[list[torch.Tensor]], x: np.ndarray, net: int = 0) -> float:
+    """Max |difference| between the batched forward of net ``net`` and an initium ``Sequential``
+    (``Dense(relu)`` hidden layers, linear output) holding the same weights."""
+    import initium as keras
+
+    hidden = len(layers) - 1
+    model = keras.Sequential([keras.Input((layers[0][0].shape[1],))]
+                             + [keras.layers.Dense(int(w.shape[2]), activation="relu") for w, _ in layers[:-1]]
+                             + [keras.layers.Dense(int(layers[-1][0].shape[2]))])
+    model.set_weights([t[net].numpy() for pair in layers for t in pair])
+    ours, _ = forward(layers, torch.as_tensor(x, dtype=torch.float32), hidden)
+    theirs = model.predict(x, verbose=0)
+    return float(np.abs(ours[net].numpy() - theirs).max())
+
+
+# ============================================================================================= stats
+def paired(values: dict[str, np.ndarray], baseline: str = "zeros") -> dict[str, dict[str, float]]:
+    """Per arm: mean and SE over seeds/nets, and the paired difference from ``baseline`` with its SE
+    and a flag when ``|diff| > 2 SE`` (a non-zero difference with SE 0 is flagged too)."""
+    out = {}
+    base = values.get(baseline)
+    for arm, v in values.items():
+        v = np.asarray(v, dtype=np.float64)
+        n = len(v)
+        se = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        row = {"mean": float(v.mean()), "se": se, "n": n}
+        if base is not None and arm != baseline and len(base) == n:
+            d = v - np.asarray(base, dtype=np.float64)
+            dse = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            dm = float(d.mean())
+            row.update(diff=dm, diff_se=dse,
+                       flag=bool((dse > 0 and abs(dm) > FLAG_SE * dse) or (dse == 0 and dm != 0)))
+        out[arm] = row
+    return out
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    reference: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        cells = [self.columns] + self.rows
+        widths = [max(len(str(r[i])) for r in cells) for i in range(len(self.columns))]
+        out = [f"{self.key}  {self.title}", f"    reference: {self.reference}"]
+        for j, r in enumerate(cells):
+            out.append("    " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+            if j == 0:
+                out.append("    " + "  ".join("-" * w for w in widths))
+        return out
+
+    def markdown(self) -> str:
+        head = f"### {self.key} — {self.title}\n\nReference: {self.reference}\n\n"
+        rows = ["| " + " | ".join(self.columns) + " |", "|" + "|".join("---" for _ in self.columns) + "|"]
+        rows += ["| " + " | ".join(str(c) for c in r) + " |" for r in self.rows]
+        return head + "\n".join(rows) + "\n"
+
+
+def _pm(mean: float, se: float, digits: int = 3) -> str:
+    if se is None or math.isnan(se):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f}±{se:.{digits}f}"
+
+
+def _diff(row: dict, digits: int = 3) -> str:
+    if "diff" not in row:
+        return "—"
+    return f"{row['diff']:+.{digits}f}±{row['diff_se']:.{digits}f}" + ("*" if row["flag"] else "")
+
+
+# =========================================================================================== data
+def _digits(scaling: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    from initium.datasets import digits
+
+    (xtr, ytr), (xte, yte) = digits.load_data()
+    xtr = xtr.reshape(len(xtr), -1).astype(np.float64)
+    xte = xte.reshape(len(xte), -1).astype(np.float64)
+    if scaling == "raw":
+        xtr, xte = xtr / 16.0, xte / 16.0
+    else:
+        mu, sd = xtr.mean(0), xtr.std(0)
+        sd[sd == 0] = 1.0
+        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+    return f(xtr), torch.as_tensor(ytr, dtype=torch.long), f(xte), torch.as_tensor(yte, dtype=torch.long)
+
+
+def _abs_data() -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.linspace(-1.0, 1.0, 256).unsqueeze(1)
+    return x, x.abs()
+
+
+# ========================================================================================== metrics
+def m1_born_dead_point(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    nets = p["m1_nets"]
+    x0 = torch.tensor([[0.6, -0.8]])
+    calib = irandom.normal((256, 2), seed=rng.gen("m1calib"))
+    table = Table("M1", f"born dead at one point (some hidden layer all zero at x = (0.6, -0.8)); {nets} nets per cell, "
+                  "He-normal kernels, d_in = 2",
+                  "1 - (1 - 2^-N)^H for the symmetric arms (law); asymmetric arms lower. Cell: share ± SE, "
+                  "then the paired difference from zeros (* beyond 2 SE)",
+                  ["arm"] + [f"N={n} H={h}" for n, h in p["m1_cells"]])
+    law_row = ["law 1-(1-2^-N)^H"] + [f"{born_dead_law(n, h):.4f}" for n, h in p["m1_cells"]]
+    table.rows.append(law_row)
+    raw: dict[str, dict[str, Any]] = {}
+    per_cell: dict[str, dict[str, np.ndarray]] = {}
+    for n, h in p["m1_cells"]:
+        cell = f"m1-{n}-{h}"
+        kernels = shared_kernels("he_normal", [n] * h, 2, 0, nets, rng, cell)
+        vals = {}
+        for arm in arms:
+            layers = make_nets(arm, "he_normal", [n] * h, 2, 0, nets, rng, cell, calib=calib, shared_kernels=kernels)
+            _, pre = forward(layers, x0, h)
+            dead = torch.zeros(nets, dtype=torch.bool)
+            for z in pre:
+                dead |= (torch.relu(z[:, 0]) == 0).all(-1)
+            vals[arm] = dead.double().numpy()
+        per_cell[cell] = vals
+    checks = []
+    for arm in arms:
+        row = [arm]
+        for n, h in p["m1_cells"]:
+            cell = f"m1-{n}-{h}"
+            st = paired(per_cell[cell])[arm]
+            law = born_dead_law(n, h)
+            se_law = math.sqrt(max(law * (1 - law), 1e-12) / nets)
+            z = (st["mean"] - law) / se_law
+            sym = next(a for a in ARMS if a.name == arm).symmetric
+            if sym:
+                checks.append({"arm": arm, "cell": (n, h), "share": st["mean"], "law": law, "z": z,
+                               "agrees": abs(z) <= LAW_SE})
+            raw.setdefault(arm, {})[f"{n}x{h}"] = st
+            row.append(f"{st['mean']:.4f}±{st['se']:.4f} {_diff(st, 4)}")
+        table.rows.append(row)
+    return table, {"cells": raw, "law_checks": checks}
+
+
+def m23_dataset_dead(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, Table, dict]:
+    nets = p["m23_nets"]
+    data = {s: _digits(s)[0] for s in {c[2] for c in p["m23_cells"]}}
+    cols = ["arm"] + [f"{w}x{d} {s}" for w, d, s in p["m23_cells"]]
+    t2 = Table("M2", f"dead-unit share at init on digits (output 0 on all {len(next(iter(data.values())))} "
+               f"training inputs), He-normal kernels, {nets} nets",
+               "width 64: <= 0.002 standardized, about 0.04 raw [0, 1] at depth 3, for every arm "
+               "(BIAS_STUDY.md §1(b)). Cell: mean ± SE, paired difference from zeros", cols)
+    t3 = Table("M3", "born-dead net share on the data (some hidden layer constant over all inputs)",
+               "0 for width >= 16; narrow nets: §1(b) (zeros 2x10: 0.873, 4x10: 0.221)", cols)
+    raw: dict[str, Any] = {}
+    res2: dict[str, dict] = {}
+    res3: dict[str, dict] = {}
+    for w, d, s in p["m23_cells"]:
+        cell = f"m23-{w}-{d}-{s}"
+        x = data[s]
+        kernels = shared_kernels("he_normal", [w] * d, x.shape[1], 0, nets, rng, cell)
+        dead_share, born = {}, {}
+        for arm in arms:
+            layers = make_nets(arm, "he_normal", [w] * d, x.shape[1], 0, nets, rng, cell, calib=x[:512],
+                               shared_kernels=kernels)
+            h = x
+            dead = torch.zeros(nets)
+            const = torch.zeros(nets, dtype=torch.bool)
+            for wk, b in layers:
+                h = torch.relu(torch.matmul(h, wk) + b.unsqueeze(1))
+                alive = (h > 0).any(dim=1)  # (nets, units)
+                dead += (~alive).sum(1).float()
+                spread = (h.amax(1) - h.amin(1)).amax(-1)
+                const |= spread <= 1e-6 * (1.0 + h.abs().amax(dim=(1, 2)))
+            dead_share[arm] = (dead / (w * d)).double().numpy()
+            born[arm] = const.double().numpy()
+        res2[cell], res3[cell] = paired(dead_share), paired(born)
+    for arm in arms:
+        r2, r3 = [arm], [arm]
+        for w, d, s in p["m23_cells"]:
+            cell = f"m23-{w}-{d}-{s}"
+            r2.append(f"{_pm(res2[cell][arm]['mean'], res2[cell][arm]['se'])} {_diff(res2[cell][arm])}")
+            r3.append(f"{_pm(res3[cell][arm]['mean'], res3[cell][arm]['se'])} {_diff(res3[cell][arm])}")
+            raw.setdefault(arm, {})[f"{w}x{d}-{s}"] = {"dead": res2[cell][arm], "born_dead": res3[cell][arm]}
+        t2.rows.append(r2)
+        t3.rows.append(r3)
+    return t2, t3, raw
+
+
+def m4_moments(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    nets = p["m4_nets"]
+    w, d = p["m4_cell"]
+    x = _digits("std")[0][:512]  # 512 inputs estimate q_l well enough (SE is over nets)
+    cols = ["arm"]
+    for k in p["m4_kernels"]:
+        cols += [f"{k}: ratio", f"{k}: q_H", f"{k}: MF q_H"]
+    ref_k = ", ".join(f"{k}: {1.0 if k == 'he_normal' else 0.5}" for k in p["m4_kernels"])
+    table = Table("M4", f"second moment of the pre-activations, {w}x{d} on 512 standardized digits, {nets} nets",
+                  f"ratio q_l/q_(l-1) over layers 2..H with zero bias: {ref_k} (He/Glorot); symmetric random bias "
+                  "adds σ_b² per layer: mean-field q_l = a·q_(l-1) + σ_b² (a = 1 He, ½ Glorot), from the measured q_1",
+                  cols)
+    raw: dict[str, Any] = {}
+    rows = {arm: [arm] for arm in arms}
+    for kern in p["m4_kernels"]:
+        a = 1.0 if kern == "he_normal" else 2.0 * w / (w + w) * 0.5  # Var(w)·fan_in·½
+        cell = f"m4-{kern}"
+        kernels = shared_kernels(kern, [w] * d, x.shape[1], 0, nets, rng, cell)
+        for arm in arms:
+            layers = make_nets(arm, kern, [w] * d, x.shape[1], 0, nets, rng, cell, calib=x[:512], shared_kernels=kernels)
+            _, pre = forward(layers, x, d)
+            q = torch.stack([z.double().square().mean(dim=(1, 2)) for z in pre], 1)  # (nets, d)
+            ratio = (q[:, 1:] / q[:, :-1]).mean(1).numpy()
+            q_h = q[:, -1].numpy()
+            sb2 = _sigma_b2(next(A for A in ARMS if A.name == arm), w, w)
+            mf = None
+            if sb2 is not None and arm not in ("rai_control", "lsuv"):
+                qq = q[:, 0].numpy().copy()
+                for _ in range(d - 1):
+                    qq = a * qq + sb2
+                mf = float(qq.mean())
+            st_r, st_q = paired({"x": ratio})["x"], paired({"x": q_h})["x"]
+            rows[arm] += [_pm(st_r["mean"], st_r["se"]), _pm(st_q["mean"], st_q["se"]), "—" if mf is None else f"{mf:.3f}"]
+            raw.setdefault(arm, {})[kern] = {"ratio": st_r, "q_H": st_q, "mf_q_H": mf}
+    table.rows = [rows[arm] for arm in arms]
+    return table, raw
+
+
+def _stack(nets: list[list[list[torch.Tensor]]]) -> list[list[torch.Tensor]]:
+    """Concatenate batches of nets (same architecture) along the net axis: one training for all arms."""
+    return [[torch.cat([n[i][j] for n in nets]) for j in range(2)] for i in range(len(nets[0]))]
+
+
+def _train(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
+           checkpoints: tuple[int, ...], loss: str, batch: int = 64, lr: float = 1e-3) -> dict[int, torch.Tensor]:
+    """Adam on a batch of nets; ``order``: (nets, steps*batch) sample indices. Returns per-net full-data
+    losses at each checkpoint step (0 = before training)."""
+    params = [t.clone().requires_grad_(True) for pair in layers for t in pair]
+    pairs = [params[i:i + 2] for i in range(0, len(params), 2)]
+    opt = torch.optim.Adam(params, lr=lr)
+    out: dict[int, torch.Tensor] = {}
+
+    def full_loss() -> torch.Tensor:
+        with torch.no_grad():
+            o, _ = forward(pairs, x, hidden)
+            return _loss(o, y, loss).detach()
+
+    last = max(checkpoints)
+    for step in range(last + 1):
+        if step in checkpoints:
+            out[step] = full_loss()
+        if step == last:
+            break
+        if order is None:
+            xb, yb = x, y
+        else:
+            idx = order[:, step * batch:(step + 1) * batch]
+            xb, yb = x[idx], y[idx]
+        o, _ = forward(pairs, xb, hidden)
+        opt.zero_grad(set_to_none=True)
+        _loss(o, yb, loss).sum().backward()
+        opt.step()
+    for i, pair in enumerate(layers):
+        pair[0], pair[1] = pairs[i][0].detach(), pairs[i][1].detach()
+    return out
+
+
+def _loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-net mean loss. ``out``: (nets, batch, k); ``y``: (batch,) or (nets, batch)."""
+    nets = out.shape[0]
+    if kind == "ce":
+        yy = y.expand(nets, -1) if y.dim() == 1 else y
+        return torch.nn.functional.cross_entropy(out.transpose(1, 2), yy, reduction="none").mean(1)
+    if kind == "bce":
+        yy = (y.expand(nets, -1) if y.dim() == 1 else y).float()
+        return torch.nn.functional.binary_cross_entropy_with_logits(out[..., 0], yy, reduction="none").mean(1)
+    yy = y.expand(nets, -1, -1) if y.dim() == 2 else y
+    return (out - yy).square().mean(dim=(1, 2))
+
+
+def _orders(seeds: int, n: int, steps: int, batch: int, rng: _Rng, cell: str) -> torch.Tensor:
+    """Per seed, the sample order of ``steps`` batches: concatenated random permutations."""
+    need = steps * batch
+    out = []
+    for s in range(seeds):
+        g = np.random.default_rng(np.random.SeedSequence([rng.seed, s, len(cell)]))
+        parts, have = [], 0
+        while have < need:
+            parts.append(g.permutation(n))
+            have += n
+        out.append(np.concatenate(parts)[:need])
+    return torch.as_tensor(np.stack(out))
+
+
+def m567_training(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    s1, s2 = p["steps"]
+    seeds = p["train_seeds"]
+    xtr, ytr, xte, yte = _digits("std")
+    table = Table("M5-M7", f"digits, Adam 1e-3, batch 64, {seeds} seeds per cell (paired: same kernels and data order)",
+                  f"M5 loss at step 0: ln 10 = {math.log(10):.4f} for a well-initialized softmax (Karpathy); "
+                  "M6 training loss after 50 and 300 steps; M7 test accuracy. Cell: mean ± SE, paired diff from zeros",
+                  ["model", "arm", "M5 loss0", f"M6 loss{s1}", f"M6 loss{s2}", "M7 test acc", "Δacc vs zeros"])
+    raw: dict[str, Any] = {}
+    for kern in p["train_kernels"]:
+        for w, d in p["train_models"]:
+            cell = f"train-{kern}-{w}-{d}"
+            order = _orders(seeds, len(xtr), s2, 64, rng, cell)
+            kernels = shared_kernels(kern, [w] * d, 64, 10, seeds, rng, cell)
+            res: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("l0", "l1", "l2", "acc")}
+            stacked = _stack([make_nets(arm, kern, [w] * d, 64, 10, seeds, rng, cell, calib=xtr[:512],
+                                        shared_kernels=kernels) for arm in arms])
+            losses = _train(stacked, d, xtr, ytr, order.repeat(len(arms), 1), (0, s1, s2), "ce")
+            with torch.no_grad():
+                o, _ = forward(stacked, xte, d)
+                acc = (o.argmax(-1) == yte).double().mean(1)
+            for i, arm in enumerate(arms):
+                sl = slice(i * seeds, (i + 1) * seeds)
+                res["l0"][arm], res["l1"][arm] = losses[0][sl].double().numpy(), losses[s1][sl].double().numpy()
+                res["l2"][arm], res["acc"][arm] = losses[s2][sl].double().numpy(), acc[sl].numpy()
+            st = {k: paired(v) for k, v in res.items()}
+            for arm in arms:
+                table.rows.append([f"{kern} {w}x{d}", arm, _pm(st["l0"][arm]["mean"], st["l0"][arm]["se"]),
+                                   _pm(st["l1"][arm]["mean"], st["l1"][arm]["se"]),
+                                   _pm(st["l2"][arm]["mean"], st["l2"][arm]["se"], 4),
+                                   _pm(st["acc"][arm]["mean"], st["acc"][arm]["se"]), _diff(st["acc"][arm])])
+                raw.setdefault(cell, {})[arm] = {k: st[k][arm] for k in st}
+    return table, raw
+
+
+def m5_prior(p: dict, rng: _Rng) -> tuple[Table, dict]:
+    s1, s2 = p["steps"]
+    seeds = p["prior_seeds"]
+    xtr, ytr, xte, yte = _digits("std")
+    ytr0, yte0 = (ytr == 0).long(), (yte == 0).long()
+    p0 = float(ytr0.double().mean())
+    h = binary_entropy(p0)
+    table = Table("M5 prior", f"output-layer bias on digits 'is it a 0?' (p0 = {p0:.4f}), 64x3 ReLU, Keras-default "
+                  f"glorot_uniform kernels, sigmoid output, {seeds} seeds",
+                  f"initial BCE: ln 2 = {math.log(2):.4f} with a zero output bias and a zero output kernel; "
+                  f"H(p0) = {h:.4f} with b = log(p0/(1-p0)) (TF imbalanced-data tutorial); random output "
+                  "kernels add the logits' spread on top",
+                  ["output", "M5 loss0", f"M6 loss{s1}", f"M6 loss{s2}", "M7 test acc", "Δloss0 vs zeros"])
+    cell = "prior"
+    order = _orders(seeds, len(xtr), s2, 64, rng, cell)
+    kernels = shared_kernels("glorot_uniform", [64] * 3, 64, 1, seeds, rng, cell)
+    vals: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("l0", "l1", "l2", "acc")}
+    exact = {}
+    for arm in ("zeros", "prior"):
+        layers = make_nets("zeros", "glorot_uniform", [64] * 3, 64, 1, seeds, rng, cell, shared_kernels=kernels)
+        if arm == "prior":
+            layers[-1][1] = torch.full((seeds, 1), math.log(p0 / (1 - p0)))
+        zero_out = [[t.clone() for t in pair] for pair in layers]
+        zero_out[-1][0] = torch.zeros_like(zero_out[-1][0])
+        with torch.no_grad():
+            o, _ = forward(zero_out, xtr, 3)
+            exact[arm] = float(_loss(o, ytr0, "bce").mean())
+        losses = _train(layers, 3, xtr, ytr0, order, (0, s1, s2), "bce")
+        with torch.no_grad():
+            o, _ = forward(layers, xte, 3)
+            acc = ((o[..., 0] > 0).long() == yte0).double().mean(1)
+        vals["l0"][arm], vals["l1"][arm] = losses[0].double().numpy(), losses[s1].double().numpy()
+        vals["l2"][arm], vals["acc"][arm] = losses[s2].double().numpy(), acc.numpy()
+    st = {k: paired(v) for k, v in vals.items()}
+    for arm in ("zeros", "prior"):
+        table.rows.append([f"{arm} bias", _pm(st["l0"][arm]["mean"], st["l0"][arm]["se"], 4),
+                           _pm(st["l1"][arm]["mean"], st["l1"][arm]["se"], 4),
+                           _pm(st["l2"][arm]["mean"], st["l2"][arm]["se"], 4),
+                           _pm(st["acc"][arm]["mean"], st["acc"][arm]["se"]), _diff(st["l0"][arm], 4)])
+    for arm, ref in (("zeros", math.log(2)), ("prior", h)):
+        table.rows.append([f"{arm} bias, zero output kernel", f"{exact[arm]:.5f}", "", "", "",
+                           f"ref {ref:.5f}, |Δ| {abs(exact[arm] - ref):.1e}"])
+    return table, {"p0": p0, "H_p0": h, "ln2": math.log(2), "exact_loss0": exact, **{k: st[k] for k in st}}
+
+
+def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    seeds, steps = p["m8_seeds"], p["m8_steps"]
+    x, f = _abs_data()
+    var_f = float(f.var(unbiased=False))
+    table = Table("M8", f"collapse on f(x) = |x| (256 points in [-1, 1]), full-batch Adam 1e-3, {steps} steps, "
+                  f"{seeds} seeds, He-normal kernels",
+                  f"collapsed: final MSE >= 0.95·Var(f) = {0.95 * var_f:.4f} (no better than a constant). BIAS_STUDY.md "
+                  "§1(c), 30 seeds, 2000 steps: zeros 0.98 (2x10), 0.83 (3x10), 0.53 (4x10); RAI 0.62, 0.43, 0.07. "
+                  "Cell: born dead at init / collapsed, mean ± SE, paired diff of collapse from zeros",
+                  ["arm"] + [f"{w}x{d}" for w, d in p["m8_widths"]])
+    raw: dict[str, Any] = {}
+    res: dict[str, dict] = {}
+    born: dict[str, dict] = {}
+    for w, d in p["m8_widths"]:
+        cell = f"m8-{w}-{d}"
+        kernels = shared_kernels("he_normal", [w] * d, 1, 1, seeds, rng, cell)
+        col, bd = {}, {}
+        nets_by_arm = {arm: make_nets(arm, "he_normal", [w] * d, 1, 1, seeds, rng, cell, calib=x, shared_kernels=kernels)
+                       for arm in arms}
+        for arm, layers in nets_by_arm.items():
+            with torch.no_grad():
+                _, pre = forward(layers, x, d)
+                const = torch.zeros(seeds, dtype=torch.bool)
+                for z in pre[:-1]:
+                    h = torch.relu(z)
+                    const |= (h.amax(1) - h.amin(1)).amax(-1) <= 1e-6 * (1.0 + h.abs().amax(dim=(1, 2)))
+            bd[arm] = const.double().numpy()
+        stacked = _stack(list(nets_by_arm.values()))
+        losses = _train(stacked, d, x, f, None, (0, steps), "mse")[steps]
+        for i, arm in enumerate(arms):
+            col[arm] = (losses[i * seeds:(i + 1) * seeds] >= 0.95 * var_f).double().numpy()
+        res[cell], born[cell] = paired(col), paired(bd)
+    for arm in arms:
+        row = [arm]
+        for w, d in p["m8_widths"]:
+            cell = f"m8-{w}-{d}"
+            c, b = res[cell][arm], born[cell][arm]
+            row.append(f"{b['mean']:.2f} / {_pm(c['mean'], c['se'], 2)} {_diff(c, 2)}")
+            raw.setdefault(arm, {})[f"{w}x{d}"] = {"collapsed": c, "born_dead": b}
+        table.rows.append(row)
+    return table, raw
+
+
+# ========================================================================================== verdict
+def verdict(results: dict[str, Any]) -> list[str]:
+    """Sentences the numbers support (each one computed from ``results``, none written in advance)."""
+    out = []
+    checks = results["M1"]["law_checks"]
+    ok = [c for c in checks if c["agrees"]]
+    sym_arms = sorted({c["arm"] for c in checks})
+    out.append(
+        f"Born dead at a point (M1): {len(ok)} of {len(checks)} cells of the symmetric arms ({', '.join(sym_arms)}) "
+        f"lie within {LAW_SE:g} SE of the law 1 - (1 - 2^-N)^H"
+        + ("" if len(ok) == len(checks) else
+           "; off: " + ", ".join(f"{c['arm']} N={c['cell'][0]} H={c['cell'][1]} ({c['share']:.3f} vs {c['law']:.3f})"
+                                 for c in checks if not c["agrees"]))
+        + (". A random-normal or uniform bias dies as often as a zero bias at a point: the seed's cure is in the "
+           "same class." if len(ok) == len(checks) else "."))
+    m1 = results["M1"]["cells"]
+    cell0 = next(iter(m1.get("zeros", {})), None)
+    if cell0:
+        parts = []
+        for arm in ("const0.01", "const0.1", "rai"):
+            st = m1.get(arm, {}).get(cell0)
+            if st and "diff" in st:
+                parts.append(f"{arm} {st['mean']:.3f} ({st['diff']:+.3f}±{st['diff_se']:.3f}"
+                             f"{', significant' if st['flag'] else ', not significant'})")
+        if parts:
+            out.append(f"Asymmetric inits at N×H = {cell0} (zeros {m1['zeros'][cell0]['mean']:.3f}): " + "; ".join(parts) + ".")
+    m23 = results["M2/M3"]
+    wide = [k for k in next(iter(m23.values())) if int(k.split("x")[0]) >= 16]
+    narrow = [k for k in next(iter(m23.values())) if int(k.split("x")[0]) <= 8]
+    if wide:
+        worst = max(m23[a][k]["born_dead"]["mean"] for a in m23 for k in wide)
+        dead = {k: (min(m23[a][k]["dead"]["mean"] for a in m23), max(m23[a][k]["dead"]["mean"] for a in m23)) for k in wide}
+        sentence = (f"At width >= 16 no net is born dead on the data (max share {worst:.3f}); dead units at init: "
+                    + "; ".join(f"{k}: {lo:.3f}-{hi:.3f} across arms" for k, (lo, hi) in dead.items()) + ".")
+        std = [k for k in wide if k.endswith("-std")]
+        raw = [k for k in wide if k.endswith("-raw") and k.replace("-raw", "-std") in std]
+        if raw:
+            k = raw[0]
+            scaling = m23["zeros"][k]["dead"]["mean"] - m23["zeros"][k.replace("-raw", "-std")]["dead"]["mean"]
+            bias = max(abs(m23[a][k]["dead"].get("diff", 0.0)) for a in m23)
+            sentence += (f" Raw [0, 1] pixels instead of standardized ones add {scaling:+.3f} dead units with zero bias; "
+                         f"the largest change any bias makes on raw pixels is {bias:.3f}.")
+        out.append(sentence)
+    if narrow:
+        k = narrow[0]
+        z = m23["zeros"][k]["born_dead"]
+        out.append(f"Narrow nets are where it happens: {k} born dead with zero bias {z['mean']:.2f}, "
+                   + ", ".join(f"{a} {m23[a][k]['born_dead']['mean']:.2f}" for a in m23 if a != "zeros") + ".")
+    train = results["M5-M7"]
+    flagged, total, max_abs = [], 0, 0.0
+    for cell, arms in train.items():
+        for arm, st in arms.items():
+            acc = st["acc"]
+            if "diff" in acc:
+                total += 1
+                max_abs = max(max_abs, abs(acc["diff"]))
+                if acc["flag"]:
+                    flagged.append(f"{arm} on {cell.replace('train-', '')} ({acc['diff']:+.3f}±{acc['diff_se']:.3f})")
+    out.append(f"Training on digits (M7): the largest accuracy difference from zeros over {total} paired comparisons is "
+               f"{max_abs:.3f}; " + (f"beyond 2 SE: {', '.join(flagged)} (expect about {0.05 * total:.1f} by chance)."
+                                    if flagged else "none is beyond 2 SE."))
+    pr = results["M5 prior"]
+    out.append(f"The output-layer prior bias (M5, 'is it a 0?', p0 = {pr['p0']:.3f}) moves the initial loss from "
+               f"{pr['l0']['zeros']['mean']:.3f} to {pr['l0']['prior']['mean']:.3f} (with a zero output kernel: "
+               f"{pr['exact_loss0']['zeros']:.4f} -> {pr['exact_loss0']['prior']:.4f} = H(p0) {pr['H_p0']:.4f}).")
+    m8 = results["M8"]
+    for k in next(iter(m8.values())):
+        parts = [f"{a} {m8[a][k]['collapsed']['mean']:.2f}" for a in ("zeros", "normal0.05", "rai", "rai_control") if a in m8]
+        out.append(f"Collapse on |x| at {k} (M8): " + ", ".join(parts) + ".")
+    return out
+
+
+def conclusion(results: dict[str, Any]) -> str:
+    """The one-paragraph answer, each clause computed from ``results`` and hedged to it."""
+    checks = results["M1"]["law_checks"]
+    ok = sum(c["agrees"] for c in checks)
+    parts = []
+    if ok == len(checks):
+        parts.append(f"At one input, zero bias and the symmetric random biases (the seed's RandomNormal(0, 0.05) and "
+                     f"RandomUniform(±0.1) among them) are born dead equally often, as the law 1 - (1 - 2^-N)^H "
+                     f"predicts ({ok} of {len(checks)} cells within {LAW_SE:g} SE).")
+    else:
+        parts.append(f"The born-dead law held in {ok} of {len(checks)} cells only (see M1).")
+    m23 = results["M2/M3"]
+    cells = list(m23["zeros"])
+    narrow = [k for k in cells if int(k.split("x")[0]) <= 8]
+    wide = [k for k in cells if int(k.split("x")[0]) >= 16]
+    if narrow:
+        k = min(narrow, key=lambda c: int(c.split("x")[0]))
+        lower = sorted((a for a in m23 if a != "zeros" and m23[a][k]["born_dead"].get("flag")
+                        and m23[a][k]["born_dead"]["diff"] < 0), key=lambda a: m23[a][k]["born_dead"]["mean"])
+        if lower:
+            parts.append(f"Over the whole data set, in the narrow {k.split('-')[0]} nets, some biases lower the born-dead "
+                         f"share from {m23['zeros'][k]['born_dead']['mean']:.2f}: "
+                         + ", ".join(f"{a} {m23[a][k]['born_dead']['mean']:.2f}" for a in lower) + ".")
+        else:
+            parts.append(f"In the narrow {k.split('-')[0]} nets no bias lowered the born-dead share beyond 2 SE.")
+    if wide:
+        worst = max(m23[a][k]["born_dead"]["mean"] for a in m23 for k in wide)
+        parts.append("At width 64 " + ("no net was born dead with any bias" if worst == 0 else
+                                       f"at most {worst:.3f} of nets were born dead") + ".")
+    train = results["M5-M7"]
+    diffs = [st["acc"] for arms in train.values() for st in arms.values() if "diff" in st["acc"]]
+    flagged = [d for d in diffs if d["flag"]]
+    largest = max((abs(d["diff"]) for d in diffs), default=0.0)
+    parts.append(f"Trained on digits, test accuracy moved by at most {largest:.3f} from zeros; {len(flagged)} of "
+                 f"{len(diffs)} paired comparisons are beyond 2 SE (about {0.05 * len(diffs):.1f} expected by chance).")
+    pr = results["M5 prior"]
+    parts.append(f"The bias with a large, predictable effect is the output layer's prior bias: initial loss "
+                 f"{pr['l0']['zeros']['mean']:.3f} -> {pr['l0']['prior']['mean']:.3f} (H(p0) = {pr['H_p0']:.3f}).")
+    return " ".join(parts)
+
+
+# ============================================================================================== run
+@dataclass
+class StudyResult:
+    profile: str
+    seconds: float
+    tables: list[Table]
+    results: dict[str, Any]
+    verdict: list[str]
+    conclusion: str
+
+    def lines(self) -> list[str]:
+        out = [f"initium bias study — profile '{self.profile}' ({self.seconds:.0f} s)", ""]
+        for t in self.tables:
+            out += t.lines() + [""]
+        out.append("What the numbers say:")
+        out += [f"  - {v}" for v in self.verdict]
+        out += ["", "Verdict: " + self.conclusion]
+        return out
+
+    def markdown(self) -> str:
+        parts = [f"# initium bias study (profile `{self.profile}`, {self.seconds:.0f} s)\n",
+                 "Generated by `initium bias-study`; every number below is measured in this run.\n"]
+        parts += [t.markdown() for t in self.tables]
+        parts.append("## What the numbers say\n\n" + "\n".join(f"- {v}" for v in self.verdict) + "\n")
+        parts.append(f"**Verdict.** {self.conclusion}\n")
+        return "\n".join(parts)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | None = None,
+               print_fn: Callable[[str], Any] | None = None, seed: int = 0,
+               arms: tuple[str, ...] | None = None) -> StudyResult:
+    """Run the bias study; returns a ``StudyResult`` (tables, raw numbers, verdict).
+
+    Args:
+        profile: ``"tiny"``, ``"quick"`` (< 2 min on 2 CPU cores) or ``"full"``.
+        seeds: override the number of training seeds per cell (M5-M7 and the prior arm).
+        out_dir: write ``bias_study.md``, ``results.json`` and PNG figures there.
+        print_fn: called with progress lines (e.g. ``print``).
+        seed: the study's master seed (every stream derives from it).
+        arms: a subset of ``ARM_NAMES`` (``zeros`` is always included: it is the baseline).
+    """
+    if profile not in PROFILES:
+        import difflib
+
+        close = difflib.get_close_matches(str(profile), list(PROFILES), n=1)
+        did = f" Did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"bias_study: unknown profile {profile!r}.{did} Profiles: {', '.join(PROFILES)}.")
+    p = dict(PROFILES[profile])
+    if seeds is not None:
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
+            raise ValueError(f"bias_study: `seeds` must be an integer >= 2 (an SE needs two). Received: seeds={seeds!r}")
+        p["train_seeds"] = p["prior_seeds"] = seeds
+    if arms is None:
+        arms = ARM_NAMES
+    else:
+        bad = [a for a in arms if a not in ARM_NAMES]
+        if bad:
+            raise ValueError(f"bias_study: unknown arm(s) {bad}. Arms: {', '.join(ARM_NAMES)}.")
+        arms = ("zeros",) + tuple(a for a in arms if a != "zeros")
+    say = print_fn or (lambda s: None)
+    rng = _Rng(seed)
+    t0 = time.perf_counter()
+    tables, results = [], {}
+    steps = [("M1", lambda: m1_born_dead_point(p, rng, arms)),
+             ("M2/M3", lambda: m23_dataset_dead(p, rng, arms)),
+             ("M4", lambda: m4_moments(p, rng, arms)),
+             ("M5-M7", lambda: m567_training(p, rng, arms)),
+             ("M5 prior", lambda: m5_prior(p, rng)),
+             ("M8", lambda: m8_collapse(p, rng, arms))]
+    for name, run in steps:
+        t = time.perf_counter()
+        out = run()
+        if name == "M2/M3":
+            tables += [out[0], out[1]]
+            results[name] = out[2]
+        else:
+            tables.append(out[0])
+            results[name] = out[1]
+        say(f"  {name} done in {time.perf_counter() - t:.1f} s")
+    res = StudyResult(profile, time.perf_counter() - t0, tables, results, verdict(results), conclusion(results))
+    if out_dir is not None:
+        write_outputs(res, out_dir)
+        say(f"  wrote {os.path.join(out_dir, 'bias_study.md')}, results.json and figures")
+    return res
+
+
+def write_outputs(res: StudyResult, out_dir: str) -> list[str]:
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    md = os.path.join(out_dir, "bias_study.md")
+    figs = figures(res, out_dir)
+    text = res.markdown() + "\n" + "\n".join(f"![{os.path.basename(f)}]({os.path.basename(f)})" for f in figs) + "\n"
+    with open(md, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    js = os.path.join(out_dir, "results.json")
+    with open(js, "w", encoding="utf-8") as fh:
+        json.dump(_jsonable({"profile": res.profile, "seconds": res.seconds, "results": res.results,
+                             "verdict": res.verdict, "conclusion": res.conclusion}), fh, indent=1)
+    return [md, js, *figs, *paths]
+
+
+def figures(res: StudyResult, out_dir: str) -> list[str]:
+    """PNG figures: M1 against the law, M7 accuracy differences, M8 collapse rates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    m1 = res.results["M1"]["cells"]
+    cells = list(m1["zeros"])
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    xs = np.arange(len(cells))
+    laws = [born_dead_law(int(c.split("x")[0]), int(c.split("x")[1])) for c in cells]
+    ax.scatter(xs, laws, marker="_", s=900, color="black", label="law 1-(1-2^-N)^H", zorder=3)
+    arms = list(m1)
+    for j, arm in enumerate(arms):
+        off = (j - (len(arms) - 1) / 2) * 0.06
+        ys = [m1[arm][c]["mean"] for c in cells]
+        es = [2 * m1[arm][c]["se"] for c in cells]
+        sym = next(a for a in ARMS if a.name == arm).symmetric
+        ax.errorbar(xs + off, ys, yerr=es, fmt="o" if sym else "s", ms=3.5, label=arm + ("" if sym else " (asym.)"))
+    ax.set_xticks(xs, [f"N={c.split('x')[0]}\nH={c.split('x')[1]}" for c in cells])
+    ax.set_ylabel("P(born dead at x)")
+    ax.set_title("M1: symmetric biases follow the born-dead law; asymmetric ones fall below it")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    path = os.path.join(out_dir, "m1_born_dead.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    paths.append(path)
+
+    train = res.results["M5-M7"]
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    cells = list(train)
+    arms = [a for a in train[cells[0]] if a != "zeros"]
+    for i, cell in enumerate(cells):
+        ds = [train[cell][a]["acc"].get("diff", 0.0) for a in arms]
+        es = [2 * train[cell][a]["acc"].get("diff_se", 0.0) for a in arms]
+        ax.errorbar(np.arange(len(arms)) + (i - (len(cells) - 1) / 2) * 0.15, ds, yerr=es, fmt="o", ms=4,
+                    label=cell.replace("train-", ""))
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(arms)), arms, rotation=30, fontsize=8)
+    ax.set_ylabel("test accuracy − zeros (paired, ±2 SE)")
+    ax.set_title("M7: accuracy difference from a zero bias on digits")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(out_dir, "m7_accuracy.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    paths.append(path)
+
+    m8 = res.results["M8"]
+    cells = list(m8["zeros"])
+    arms = list(m8)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    width = 0.8 / len(cells)
+    for i, cell in enumerate(cells):
+        ys = [m8[a][cell]["collapsed"]["mean"] for a in arms]
+        es = [2 * m8[a][cell]["collapsed"]["se"] for a in arms]
+        ax.bar(np.arange(len(arms)) + (i - (len(cells) - 1) / 2) * width, ys, width, yerr=es, label=cell, capsize=2)
+    ax.set_xticks(np.arange(len(arms)), arms, rotation=30, fontsize=8)
+    ax.set_ylabel("collapsed share (±2 SE)")
+    ax.set_title("M8: deep narrow nets fitting |x|: collapse by bias initialization")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(out_dir, "m8_collapse.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    paths.append(path)
+    return paths
+
+
+def cli_bias_study(quick: bool = True, out_dir: str | None = None, seeds: int | None = None, profile: str | None = None,
+                   print_fn: Callable[[str], Any] = print) -> int:
+    """The ``initium bias-study`` command: run, print every table with its references, optionally write files."""
+    prof = profile or ("quick" if quick else "full")
+    if prof == "full" and out_dir is None:
+        out_dir = "bias_study_full"
+    torch.set_grad_enabled(True)
+    print_fn(f"initium bias-study: profile '{prof}' (BIAS_STUDY.md §7) ...")
+    try:
+        res = bias_study(prof, seeds=seeds, out_dir=out_dir, print_fn=print_fn)
+    except ValueError as e:
+        print_fn(f"initium bias-study: error: {e}")
+        return 2
+    print_fn("")
+    for line in res.lines():
+        print_fn(line)
+    return 0

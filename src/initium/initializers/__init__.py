@@ -15,7 +15,7 @@ from initium.initializers.base import (
     skip_initialization,
 )
 from initium.initializers.constant import Constant, Identity, Ones, Zeros
-from initium.initializers.data import PriorBias, TorchDefault
+from initium.initializers.data import LSUV, PriorBias, TorchDefault
 from initium.initializers.random import (
     GlorotNormal,
     GlorotUniform,
@@ -29,7 +29,6 @@ from initium.initializers.random import (
     TruncatedNormal,
     VarianceScaling,
 )
-from initium.initializers.lsuv import LSUV
 from initium.saving import register_keras_serializable
 
 # Keras exports the snake_case names as the classes themselves, and two legacy class names.

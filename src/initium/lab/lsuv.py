@@ -32,7 +32,7 @@ import torch
 
 from initium import initializers
 from initium import random as irandom
-from initium.initializers.lsuv import LSUV
+from initium.initializers.data import LSUV
 
 __all__ = ["lsuv", "LSUVResult", "kernel_of", "calibrate_pending"]
 

@@ -516,7 +516,7 @@ LSUV_BATCH = 1024  # rows of x that calibrate uncalibrated LSUV kernels at the s
 
 def _calibrate_lsuv(model: Any, data: Any) -> None:
     """Calibrate kernels built with an uncalibrated ``LSUV`` initializer, on a fixed sample of x."""
-    from initium.initializers.lsuv import LSUV
+    from initium.initializers.data import LSUV
 
     pending = [la.name for la in model._flatten_layers(include_self=False)
                if any(isinstance(v.initializer, LSUV) and not v.initializer.calibrated for v in la._own_weights)]

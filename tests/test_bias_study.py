@@ -176,3 +176,21 @@ def test_cli_runs_the_study(capsys):
     assert main(["bias-study", "--tiny"]) == 0
     out = capsys.readouterr().out
     assert "profile 'tiny'" in out and "Verdict:" in out and "M8  collapse" in out
+
+
+def test_law_consistency_allows_the_misses_chance_gives_and_no_more():
+    ok, expected = bs.law_consistent(0, 35)
+    assert ok and expected == pytest.approx(35 * math.erfc(3 / math.sqrt(2)))
+    assert bs.law_consistent(1, 168)[0]  # 0.45 misses expected: one is chance
+    assert not bs.law_consistent(4, 35)[0]  # P(>= 4 of 35 at q = 0.0027) ~ 3e-6
+
+
+def test_a_vanishing_signal_is_not_counted_as_a_constant_layer():
+    # rai_control's kernel scale (0.6007² / fan_in) shrinks the signal ~5x per layer; tiny is not constant.
+    x = torch.randn(200, 8, generator=torch.Generator().manual_seed(1))
+    layers = bs.make_nets("rai_control", "he_normal", [16] * 20, 8, 0, 20, bs._Rng(4), "v")
+    _, pre = bs.forward(layers, x, 20)
+    h = torch.relu(pre[-1])
+    assert float(h.abs().max()) < 1e-6  # it did shrink
+    spread = (h.amax(1) - h.amin(1)).amax(-1)
+    assert bool((spread > bs.CONST_REL * h.abs().amax(dim=(1, 2))).all())

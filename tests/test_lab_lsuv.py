@@ -180,3 +180,16 @@ def test_lsuv_initializer_by_string_config_round_trip_and_stats():
     a = initializers.Orthogonal(seed=3)((64, 32))
     b = back((64, 32))
     torch.testing.assert_close(b, a * 0.5, rtol=0, atol=0)
+
+
+def test_lab_names_are_the_functions_whatever_the_import_order():
+    import subprocess
+    import sys
+
+    code = ("import initium.lab.lsuv, initium.lab.bias_study, initium.training.trainer\n"
+            "from initium.lab import lsuv, bias_study\n"
+            "assert callable(lsuv) and lsuv.__name__ == 'lsuv', lsuv\n"
+            "assert callable(bias_study) and bias_study.__name__ == 'bias_study', bias_study\n"
+            "import initium.lab as lab\n"
+            "assert lab.lsuv is lsuv and lab.bias_study is bias_study\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -137,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_true", default=True, help="the < 2 minute profile (default)")
     mode.add_argument("--full", action="store_true", help="the full profile; writes a markdown report and figures")
     mode.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # seconds: for the tests
-    b.add_argument("--out", default=None, metavar="DIR", help="where the full profile writes its report and PNGs")
+    b.add_argument("--out", default=None, metavar="DIR",
+                   help="write bias_study.md, results.json and PNG figures there (--full: default ./bias_study_full)")
     b.add_argument("--seeds", type=int, default=None, help="override the number of training seeds per cell")
     args = parser.parse_args(argv)
 

@@ -83,4 +83,4 @@ def _print_table(results: list[dict[str, Any]], print_fn: Any) -> None:
     print_fn(cap.get().rstrip())
     accs = [r["test_accuracy"] for r in results]
     print_fn(f"Spread of test accuracy across the three bias initializers: {max(accs) - min(accs):.4f} "
-             "(one seed; the init lab's bias study measures this over many seeds).")
+             "(one seed: `initium bias-study` measures it over many seeds, with standard errors).")

@@ -69,11 +69,23 @@ TRUNC = 0.87962566103423978  # std of N(0, 1) truncated at ±2 (Keras's He/Gloro
 RAI_SIGMA = 0.6007  # Lu et al.'s RAI scale: V ~ N(0, 0.6007² / fan_in)
 FLAG_SE = 2.0  # paired differences beyond this many SE are flagged
 LAW_SE = 3.0  # M1 of a symmetric arm must lie within this many SE of the law
+# A layer is constant over the inputs when its outputs' spread is at most this share of their size
+# (an all-zero layer has spread 0). Relative, so a net whose signal only shrinks is not "dead".
+CONST_REL = 1e-5
+BIAS_ONLY = ("normal0.05", "uniform0.1", "const0.01", "const0.1", "torch", "he_bias")  # change nothing else
 
 
 def born_dead_law(width: int, depth: int) -> float:
     """P(some hidden layer of a width-N, depth-H ReLU net is all zero at a point) = 1 - (1 - 2^-N)^H."""
     return 1.0 - (1.0 - 2.0 ** -width) ** depth
+
+
+def law_consistent(misses: int, checks: int, n_se: float = LAW_SE, alpha: float = 0.01) -> tuple[bool, float]:
+    """Whether ``misses`` cells outside ``n_se`` SE of the law, out of ``checks``, is within chance:
+    ``P(Binomial(checks, q) >= misses) > alpha`` with ``q = P(|Z| > n_se)``. Returns (ok, expected misses)."""
+    q = math.erfc(n_se / math.sqrt(2.0))
+    tail = 1.0 - sum(math.comb(checks, k) * q ** k * (1 - q) ** (checks - k) for k in range(misses))
+    return tail > alpha, checks * q
 
 
 def binary_entropy(p: float) -> float:
@@ -433,7 +445,7 @@ def m23_dataset_dead(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, 
                 alive = (h > 0).any(dim=1)  # (nets, units)
                 dead += (~alive).sum(1).float()
                 spread = (h.amax(1) - h.amin(1)).amax(-1)
-                const |= spread <= 1e-6 * (1.0 + h.abs().amax(dim=(1, 2)))
+                const |= spread <= CONST_REL * h.abs().amax(dim=(1, 2))
             dead_share[arm] = (dead / (w * d)).double().numpy()
             born[arm] = const.double().numpy()
         res2[cell], res3[cell] = paired(dead_share), paired(born)
@@ -633,7 +645,7 @@ def m5_prior(p: dict, rng: _Rng) -> tuple[Table, dict]:
     return table, {"p0": p0, "H_p0": h, "ln2": math.log(2), "exact_loss0": exact, **{k: st[k] for k in st}}
 
 
-def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict, dict]:
     seeds, steps = p["m8_seeds"], p["m8_steps"]
     x, f = _abs_data()
     var_f = float(f.var(unbiased=False))
@@ -646,6 +658,7 @@ def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]
     raw: dict[str, Any] = {}
     res: dict[str, dict] = {}
     born: dict[str, dict] = {}
+    rvc: dict[str, dict] = {}  # RAI against its scale control, paired by seed
     for w, d in p["m8_widths"]:
         cell = f"m8-{w}-{d}"
         kernels = shared_kernels("he_normal", [w] * d, 1, 1, seeds, rng, cell)
@@ -658,13 +671,15 @@ def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]
                 const = torch.zeros(seeds, dtype=torch.bool)
                 for z in pre[:-1]:
                     h = torch.relu(z)
-                    const |= (h.amax(1) - h.amin(1)).amax(-1) <= 1e-6 * (1.0 + h.abs().amax(dim=(1, 2)))
+                    const |= (h.amax(1) - h.amin(1)).amax(-1) <= CONST_REL * h.abs().amax(dim=(1, 2))
             bd[arm] = const.double().numpy()
         stacked = _stack(list(nets_by_arm.values()))
         losses = _train(stacked, d, x, f, None, (0, steps), "mse")[steps]
         for i, arm in enumerate(arms):
             col[arm] = (losses[i * seeds:(i + 1) * seeds] >= 0.95 * var_f).double().numpy()
         res[cell], born[cell] = paired(col), paired(bd)
+        if "rai" in col and "rai_control" in col:
+            rvc[f"{w}x{d}"] = paired({"rai_control": col["rai_control"], "rai": col["rai"]}, baseline="rai_control")["rai"]
     for arm in arms:
         row = [arm]
         for w, d in p["m8_widths"]:
@@ -673,7 +688,9 @@ def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]
             row.append(f"{b['mean']:.2f} / {_pm(c['mean'], c['se'], 2)} {_diff(c, 2)}")
             raw.setdefault(arm, {})[f"{w}x{d}"] = {"collapsed": c, "born_dead": b}
         table.rows.append(row)
-    return table, raw
+    if rvc:
+        table.rows.append(["rai - rai_control"] + [f"collapse {_diff(rvc[f'{w}x{d}'], 2)}" for w, d in p["m8_widths"]])
+    return table, raw, rvc
 
 
 # ========================================================================================== verdict
@@ -683,14 +700,15 @@ def verdict(results: dict[str, Any]) -> list[str]:
     checks = results["M1"]["law_checks"]
     ok = [c for c in checks if c["agrees"]]
     sym_arms = sorted({c["arm"] for c in checks})
+    consistent, expected = law_consistent(len(checks) - len(ok), len(checks))
     out.append(
         f"Born dead at a point (M1): {len(ok)} of {len(checks)} cells of the symmetric arms ({', '.join(sym_arms)}) "
-        f"lie within {LAW_SE:g} SE of the law 1 - (1 - 2^-N)^H"
+        f"lie within {LAW_SE:g} SE of the law 1 - (1 - 2^-N)^H ({expected:.2f} outside expected by chance)"
         + ("" if len(ok) == len(checks) else
-           "; off: " + ", ".join(f"{c['arm']} N={c['cell'][0]} H={c['cell'][1]} ({c['share']:.3f} vs {c['law']:.3f})"
-                                 for c in checks if not c["agrees"]))
+           "; outside: " + ", ".join(f"{c['arm']} N={c['cell'][0]} H={c['cell'][1]} ({c['share']:.3f} vs {c['law']:.3f})"
+                                     for c in checks if not c["agrees"]))
         + (". A random-normal or uniform bias dies as often as a zero bias at a point: the seed's cure is in the "
-           "same class." if len(ok) == len(checks) else "."))
+           "same class." if consistent else ": more than chance allows, so the law does not describe every arm here."))
     m1 = results["M1"]["cells"]
     cell0 = next(iter(m1.get("zeros", {})), None)
     if cell0:
@@ -708,7 +726,8 @@ def verdict(results: dict[str, Any]) -> list[str]:
     if wide:
         worst = max(m23[a][k]["born_dead"]["mean"] for a in m23 for k in wide)
         dead = {k: (min(m23[a][k]["dead"]["mean"] for a in m23), max(m23[a][k]["dead"]["mean"] for a in m23)) for k in wide}
-        sentence = (f"At width >= 16 no net is born dead on the data (max share {worst:.3f}); dead units at init: "
+        sentence = ((f"At width >= 16 no net is born dead on the data" if worst == 0 else
+                     f"At width >= 16 at most {worst:.3f} of nets are born dead on the data") + "; dead units at init: "
                     + "; ".join(f"{k}: {lo:.3f}-{hi:.3f} across arms" for k, (lo, hi) in dead.items()) + ".")
         std = [k for k in wide if k.endswith("-std")]
         raw = [k for k in wide if k.endswith("-raw") and k.replace("-raw", "-std") in std]
@@ -725,26 +744,34 @@ def verdict(results: dict[str, Any]) -> list[str]:
         out.append(f"Narrow nets are where it happens: {k} born dead with zero bias {z['mean']:.2f}, "
                    + ", ".join(f"{a} {m23[a][k]['born_dead']['mean']:.2f}" for a in m23 if a != "zeros") + ".")
     train = results["M5-M7"]
-    flagged, total, max_abs = [], 0, 0.0
-    for cell, arms in train.items():
-        for arm, st in arms.items():
-            acc = st["acc"]
-            if "diff" in acc:
-                total += 1
-                max_abs = max(max_abs, abs(acc["diff"]))
-                if acc["flag"]:
-                    flagged.append(f"{arm} on {cell.replace('train-', '')} ({acc['diff']:+.3f}±{acc['diff_se']:.3f})")
-    out.append(f"Training on digits (M7): the largest accuracy difference from zeros over {total} paired comparisons is "
-               f"{max_abs:.3f}; " + (f"beyond 2 SE: {', '.join(flagged)} (expect about {0.05 * total:.1f} by chance)."
-                                    if flagged else "none is beyond 2 SE."))
+    for group, names in (("arms that change only the bias", BIAS_ONLY),
+                         ("arms that also change the kernel", ("rai", "rai_control", "lsuv"))):
+        diffs = [(cell, arm, st["acc"]) for cell, arms in train.items() for arm, st in arms.items()
+                 if arm in names and "diff" in st["acc"]]
+        if not diffs:
+            continue
+        flagged = [(c, a, d) for c, a, d in diffs if d["flag"]]
+        big = max(diffs, key=lambda t: abs(t[2]["diff"]))
+        out.append(f"Training on digits (M7), {group}: the largest test-accuracy difference from zeros over {len(diffs)} "
+                   f"paired comparisons is {big[2]['diff']:+.3f} ({big[1]} on {big[0].replace('train-', '')}); "
+                   + (f"{len(flagged)} beyond 2 SE (about {0.05 * len(diffs):.1f} expected by chance): "
+                      + ", ".join(f"{a} on {c.replace('train-', '')} ({d['diff']:+.3f}±{d['diff_se']:.3f})" for c, a, d in flagged)
+                      if flagged else "none beyond 2 SE") + ".")
     pr = results["M5 prior"]
     out.append(f"The output-layer prior bias (M5, 'is it a 0?', p0 = {pr['p0']:.3f}) moves the initial loss from "
                f"{pr['l0']['zeros']['mean']:.3f} to {pr['l0']['prior']['mean']:.3f} (with a zero output kernel: "
                f"{pr['exact_loss0']['zeros']:.4f} -> {pr['exact_loss0']['prior']:.4f} = H(p0) {pr['H_p0']:.4f}).")
     m8 = results["M8"]
+    rvc = results.get("M8 rai vs control", {})
     for k in next(iter(m8.values())):
-        parts = [f"{a} {m8[a][k]['collapsed']['mean']:.2f}" for a in ("zeros", "normal0.05", "rai", "rai_control") if a in m8]
-        out.append(f"Collapse on |x| at {k} (M8): " + ", ".join(parts) + ".")
+        parts = [f"{a} {m8[a][k]['collapsed']['mean']:.2f}" for a in ("zeros", "normal0.05", "const0.1", "rai", "rai_control")
+                 if a in m8]
+        line = f"Collapse on |x| at {k} (M8): " + ", ".join(parts)
+        if k in rvc:
+            d = rvc[k]
+            line += (f"; RAI minus its scale control {d['diff']:+.2f}±{d['diff_se']:.2f}"
+                     + (" (beyond 2 SE)" if d["flag"] else " (within 2 SE)"))
+        out.append(line + ".")
     return out
 
 
@@ -752,13 +779,16 @@ def conclusion(results: dict[str, Any]) -> str:
     """The one-paragraph answer, each clause computed from ``results`` and hedged to it."""
     checks = results["M1"]["law_checks"]
     ok = sum(c["agrees"] for c in checks)
+    consistent, expected = law_consistent(len(checks) - ok, len(checks))
     parts = []
-    if ok == len(checks):
+    if consistent:
         parts.append(f"At one input, zero bias and the symmetric random biases (the seed's RandomNormal(0, 0.05) and "
                      f"RandomUniform(±0.1) among them) are born dead equally often, as the law 1 - (1 - 2^-N)^H "
-                     f"predicts ({ok} of {len(checks)} cells within {LAW_SE:g} SE).")
+                     f"predicts ({ok} of {len(checks)} cells within {LAW_SE:g} SE; {expected:.2f} outside expected "
+                     "by chance).")
     else:
-        parts.append(f"The born-dead law held in {ok} of {len(checks)} cells only (see M1).")
+        parts.append(f"The born-dead law held in only {ok} of {len(checks)} cells, more misses than chance allows "
+                     "(see M1).")
     m23 = results["M2/M3"]
     cells = list(m23["zeros"])
     narrow = [k for k in cells if int(k.split("x")[0]) <= 8]
@@ -768,21 +798,23 @@ def conclusion(results: dict[str, Any]) -> str:
         lower = sorted((a for a in m23 if a != "zeros" and m23[a][k]["born_dead"].get("flag")
                         and m23[a][k]["born_dead"]["diff"] < 0), key=lambda a: m23[a][k]["born_dead"]["mean"])
         if lower:
-            parts.append(f"Over the whole data set, in the narrow {k.split('-')[0]} nets, some biases lower the born-dead "
+            parts.append(f"Over the whole data set, in the narrow {k.split('-')[0]} nets, some inits lower the born-dead "
                          f"share from {m23['zeros'][k]['born_dead']['mean']:.2f}: "
                          + ", ".join(f"{a} {m23[a][k]['born_dead']['mean']:.2f}" for a in lower) + ".")
         else:
-            parts.append(f"In the narrow {k.split('-')[0]} nets no bias lowered the born-dead share beyond 2 SE.")
+            parts.append(f"In the narrow {k.split('-')[0]} nets no init lowered the born-dead share beyond 2 SE.")
     if wide:
         worst = max(m23[a][k]["born_dead"]["mean"] for a in m23 for k in wide)
-        parts.append("At width 64 " + ("no net was born dead with any bias" if worst == 0 else
-                                       f"at most {worst:.3f} of nets were born dead") + ".")
+        parts.append("At width >= 16 " + ("no net was born dead on the data with any init" if worst == 0 else
+                                          f"at most {worst:.3f} of nets were born dead on the data") + ".")
     train = results["M5-M7"]
-    diffs = [st["acc"] for arms in train.values() for st in arms.values() if "diff" in st["acc"]]
-    flagged = [d for d in diffs if d["flag"]]
-    largest = max((abs(d["diff"]) for d in diffs), default=0.0)
-    parts.append(f"Trained on digits, test accuracy moved by at most {largest:.3f} from zeros; {len(flagged)} of "
-                 f"{len(diffs)} paired comparisons are beyond 2 SE (about {0.05 * len(diffs):.1f} expected by chance).")
+    diffs = [st["acc"] for arms in train.values() for arm, st in arms.items() if arm in BIAS_ONLY and "diff" in st["acc"]]
+    if diffs:
+        flagged = [d for d in diffs if d["flag"]]
+        largest = max(abs(d["diff"]) for d in diffs)
+        parts.append(f"Trained on digits, the arms that change only the bias moved test accuracy by at most {largest:.3f} "
+                     f"from zeros; {len(flagged)} of {len(diffs)} paired comparisons are beyond 2 SE (about "
+                     f"{0.05 * len(diffs):.1f} expected by chance).")
     pr = results["M5 prior"]
     parts.append(f"The bias with a large, predictable effect is the output layer's prior bias: initial loss "
                  f"{pr['l0']['zeros']['mean']:.3f} -> {pr['l0']['prior']['mean']:.3f} (H(p0) = {pr['H_p0']:.3f}).")
@@ -876,6 +908,9 @@ def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | 
         if name == "M2/M3":
             tables += [out[0], out[1]]
             results[name] = out[2]
+        elif name == "M8":
+            tables.append(out[0])
+            results[name], results["M8 rai vs control"] = out[1], out[2]
         else:
             tables.append(out[0])
             results[name] = out[1]

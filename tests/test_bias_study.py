@@ -168,6 +168,8 @@ def test_argument_errors():
         bs.bias_study("quik")
     with pytest.raises(ValueError, match="`seeds` must be an integer >= 2"):
         bs.bias_study("tiny", seeds=1)
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer. Received: seed='0'"):
+        bs.bias_study("tiny", seed="0")
     with pytest.raises(ValueError, match=r"unknown arm\(s\) \['nope'\]"):
         bs.bias_study("tiny", arms=("nope",))
 

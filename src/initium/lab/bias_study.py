@@ -99,32 +99,25 @@ class Arm:
     name: str
     initializer: str  # what it is as an initium initializer
     symmetric: bool  # symmetric about 0 (kernel and bias): the born-dead law applies
-    sigma_b2: float | None = None  # bias variance for the mean-field prediction (None: not symmetric)
+    # bias variance for the mean-field prediction, from (fan_in, units); None: no prediction
+    sigma_b2: Callable[[int, int], float] | None = None
 
 
 ARMS: tuple[Arm, ...] = (
-    Arm("zeros", '"zeros"', True, 0.0),
-    Arm("normal0.05", "RandomNormal(0, 0.05)", True, 0.0025),
-    Arm("uniform0.1", "RandomUniform(-0.1, 0.1)", True, 0.01 / 3),
+    Arm("zeros", '"zeros"', True, lambda fan_in, units: 0.0),
+    Arm("normal0.05", "RandomNormal(0, 0.05)", True, lambda fan_in, units: 0.05 ** 2),
+    Arm("uniform0.1", "RandomUniform(-0.1, 0.1)", True, lambda fan_in, units: 0.1 ** 2 / 3),
     Arm("const0.01", "Constant(0.01)", False),
     Arm("const0.1", "Constant(0.1)", False),
-    Arm("torch", "TorchDefault(fan_in): U(±1/√fan_in)", True, -1.0),  # σ_b² = 1/(3 fan_in)
-    Arm("he_bias", "HeNormal() as bias: std √(2/units)", True, -2.0),  # σ_b² = 2/units
+    Arm("torch", "TorchDefault(fan_in): U(±1/√fan_in)", True, lambda fan_in, units: 1.0 / (3.0 * fan_in)),
+    Arm("he_bias", "HeNormal() as bias: std √(2/units)", True, lambda fan_in, units: 2.0 / units),
     Arm("rai", "RAI: kernel and bias (Lu et al. 2020)", False),
-    Arm("rai_control", "N(0, 0.6007²/fan_in) kernel, zero bias", True, 0.0),
-    Arm("lsuv", "LSUV: orthogonal kernel scaled on data, zero bias", True, 0.0),
+    # symmetric, but their kernels are not He/Glorot: the He/Glorot mean-field recursion does not apply
+    Arm("rai_control", "N(0, 0.6007²/fan_in) kernel, zero bias", True),
+    Arm("lsuv", "LSUV: orthogonal kernel scaled on data, zero bias", True),
 )
 ARM_NAMES = tuple(a.name for a in ARMS)
-
-
-def _sigma_b2(arm: Arm, fan_in: int, units: int) -> float | None:
-    if arm.sigma_b2 is None:
-        return None
-    if arm.sigma_b2 == -1.0:
-        return 1.0 / (3.0 * fan_in)
-    if arm.sigma_b2 == -2.0:
-        return 2.0 / units
-    return arm.sigma_b2
+_ARM = {a.name: a for a in ARMS}
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -406,7 +399,7 @@ def m1_born_dead_point(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table
             law = born_dead_law(n, h)
             se_law = math.sqrt(max(law * (1 - law), 1e-12) / nets)
             z = (st["mean"] - law) / se_law
-            sym = next(a for a in ARMS if a.name == arm).symmetric
+            sym = _ARM[arm].symmetric
             if sym:
                 checks.append({"arm": arm, "cell": (n, h), "share": st["mean"], "law": law, "z": z,
                                "agrees": abs(z) <= LAW_SE})
@@ -476,7 +469,8 @@ def m4_moments(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
     raw: dict[str, Any] = {}
     rows = {arm: [arm] for arm in arms}
     for kern in p["m4_kernels"]:
-        a = 1.0 if kern == "he_normal" else 2.0 * w / (w + w) * 0.5  # Var(w)·fan_in·½
+        # a = fan_in·Var(w)·½ (ReLU halves the second moment): He 2·½; Glorot with equal widths 1·½
+        a = 1.0 if kern == "he_normal" else 0.5
         cell = f"m4-{kern}"
         kernels = shared_kernels(kern, [w] * d, x.shape[1], 0, nets, rng, cell)
         for arm in arms:
@@ -485,12 +479,12 @@ def m4_moments(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
             q = torch.stack([z.double().square().mean(dim=(1, 2)) for z in pre], 1)  # (nets, d)
             ratio = (q[:, 1:] / q[:, :-1]).mean(1).numpy()
             q_h = q[:, -1].numpy()
-            sb2 = _sigma_b2(next(A for A in ARMS if A.name == arm), w, w)
+            sigma_b2 = _ARM[arm].sigma_b2
             mf = None
-            if sb2 is not None and arm not in ("rai_control", "lsuv"):
+            if sigma_b2 is not None:
                 qq = q[:, 0].numpy().copy()
                 for _ in range(d - 1):
-                    qq = a * qq + sb2
+                    qq = a * qq + sigma_b2(w, w)
                 mf = float(qq.mean())
             st_r, st_q = paired({"x": ratio})["x"], paired({"x": q_h})["x"]
             rows[arm] += [_pm(st_r["mean"], st_r["se"]), _pm(st_q["mean"], st_q["se"]), "—" if mf is None else f"{mf:.3f}"]
@@ -892,6 +886,8 @@ def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | 
         if bad:
             raise ValueError(f"bias_study: unknown arm(s) {bad}. Arms: {', '.join(ARM_NAMES)}.")
         arms = ("zeros",) + tuple(a for a in arms if a != "zeros")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"bias_study: `seed` must be a non-negative integer. Received: seed={seed!r}")
     say = print_fn or (lambda s: None)
     rng = _Rng(seed)
     t0 = time.perf_counter()
@@ -924,7 +920,6 @@ def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | 
 
 def write_outputs(res: StudyResult, out_dir: str) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
-    paths = []
     md = os.path.join(out_dir, "bias_study.md")
     figs = figures(res, out_dir)
     text = res.markdown() + "\n" + "\n".join(f"![{os.path.basename(f)}]({os.path.basename(f)})" for f in figs) + "\n"
@@ -934,7 +929,17 @@ def write_outputs(res: StudyResult, out_dir: str) -> list[str]:
     with open(js, "w", encoding="utf-8") as fh:
         json.dump(_jsonable({"profile": res.profile, "seconds": res.seconds, "results": res.results,
                              "verdict": res.verdict, "conclusion": res.conclusion}), fh, indent=1)
-    return [md, js, *figs, *paths]
+    return [md, js, *figs]
+
+
+def _save(fig: Any, out_dir: str, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = os.path.join(out_dir, name)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def figures(res: StudyResult, out_dir: str) -> list[str]:
@@ -956,17 +961,13 @@ def figures(res: StudyResult, out_dir: str) -> list[str]:
         off = (j - (len(arms) - 1) / 2) * 0.06
         ys = [m1[arm][c]["mean"] for c in cells]
         es = [2 * m1[arm][c]["se"] for c in cells]
-        sym = next(a for a in ARMS if a.name == arm).symmetric
+        sym = _ARM[arm].symmetric
         ax.errorbar(xs + off, ys, yerr=es, fmt="o" if sym else "s", ms=3.5, label=arm + ("" if sym else " (asym.)"))
     ax.set_xticks(xs, [f"N={c.split('x')[0]}\nH={c.split('x')[1]}" for c in cells])
     ax.set_ylabel("P(born dead at x)")
     ax.set_title("M1: symmetric biases follow the born-dead law; asymmetric ones fall below it")
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "m1_born_dead.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(_save(fig, out_dir, "m1_born_dead.png"))
 
     train = res.results["M5-M7"]
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -982,11 +983,7 @@ def figures(res: StudyResult, out_dir: str) -> list[str]:
     ax.set_ylabel("test accuracy − zeros (paired, ±2 SE)")
     ax.set_title("M7: accuracy difference from a zero bias on digits")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "m7_accuracy.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(_save(fig, out_dir, "m7_accuracy.png"))
 
     m8 = res.results["M8"]
     cells = list(m8["zeros"])
@@ -1001,11 +998,7 @@ def figures(res: StudyResult, out_dir: str) -> list[str]:
     ax.set_ylabel("collapsed share (±2 SE)")
     ax.set_title("M8: deep narrow nets fitting |x|: collapse by bias initialization")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "m8_collapse.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(_save(fig, out_dir, "m8_collapse.png"))
     return paths
 
 

@@ -26,6 +26,7 @@ zeros, e.g. a dead layer upstream) or that misses ``tol`` after ``max_iter`` sca
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import torch
@@ -66,18 +67,11 @@ class LSUVResult(list):
         return "\n".join(self.lines())
 
 
-def _prepare(x: Any) -> Any:
-    from initium.lab.report import _prepare_x
-
-    return _prepare_x(x)
-
-
-def _kernel_layers(model: Any, x: Any) -> list[Any]:
-    """Leaf layers with a kernel, in the order of their first call on ``x``."""
+def _tapped_pass(model: Any, x: Any, on_site: Callable[..., None], layers: Sequence[Any] | None = None) -> None:
+    """Run ``model`` once on ``x`` (inference, no gradients) with ``on_site`` hooked on its leaf layers."""
     from initium.lab.monitor import Taps
 
-    seen: list[Any] = []
-    taps = Taps(model, lambda site, pre, post: seen.append(site.layer) if site.call == 1 else None).install()
+    taps = Taps(model, on_site, layers=layers).install()
     try:
         taps.active = True
         taps.new_pass()
@@ -86,6 +80,12 @@ def _kernel_layers(model: Any, x: Any) -> list[Any]:
     finally:
         taps.active = False
         taps.remove()
+
+
+def _kernel_layers(model: Any, x: Any) -> list[Any]:
+    """Leaf layers with a kernel, in the order of their first call on ``x``."""
+    seen: list[Any] = []
+    _tapped_pass(model, x, lambda site, pre, post: seen.append(site.layer) if site.call == 1 else None)
     out, ids = [], set()
     for layer in seen:
         if id(layer) not in ids and kernel_of(layer) is not None:
@@ -95,23 +95,9 @@ def _kernel_layers(model: Any, x: Any) -> list[Any]:
 
 
 def _pre_activation_variance(model: Any, layer: Any, x: Any) -> float:
-    from initium.lab.monitor import Taps
-
     got: list[torch.Tensor] = []
-
-    def on_site(site: Any, pre: torch.Tensor, post: torch.Tensor) -> None:
-        if site.call == 1:
-            got.append(pre.detach().to(torch.float64))
-
-    taps = Taps(model, on_site, layers=[layer]).install()
-    try:
-        taps.active = True
-        taps.new_pass()
-        with torch.no_grad():
-            model(x, training=False)
-    finally:
-        taps.active = False
-        taps.remove()
+    _tapped_pass(model, x, lambda site, pre, post: got.append(pre.detach().to(torch.float64)) if site.call == 1 else None,
+                 layers=[layer])
     if not got:
         raise ValueError(f"lsuv: layer '{layer.name}' was not called when the model ran on `x`.")
     z = got[0]
@@ -145,7 +131,9 @@ def lsuv(model: Any, x: Any, tol: float = 0.1, max_iter: int = 10, *, layers: Se
         raise ValueError(f"lsuv: `max_iter` must be an integer >= 1. Received: max_iter={max_iter!r}")
     if x is None:
         raise ValueError("lsuv: `x` is required: LSUV measures each layer's output variance on a batch of data.")
-    x = _prepare(x)
+    from initium.lab.report import _prepare_x
+
+    x = _prepare_x(x)
     if not getattr(model, "built", False):
         with torch.no_grad():
             model(x, training=False)
@@ -234,7 +222,7 @@ def _calibrate(model: Any, layer: Any, x: Any, tol: float, max_iter: int, orthog
                 f"(tol={tol}). Raise max_iter or tol, or keep zero_bias=True (a large bias makes the variance "
                 "move slowly with the kernel's scale)."
             )
-        if not var > 0 or not torch.isfinite(torch.tensor(var)):
+        if not var > 0 or not math.isfinite(var):
             raise ValueError(
                 f"lsuv: layer '{layer.name}' has pre-activation variance {var:.4g} on the calibration batch, so "
                 "no scaling of its kernel can bring it to 1. Its input is constant: check the inputs' "
@@ -254,15 +242,9 @@ def _calibrate(model: Any, layer: Any, x: Any, tol: float, max_iter: int, orthog
             "scale": scale}
 
 
-def calibrate_pending(model: Any, x: Any, print_fn: Callable[[str], Any] | None = None) -> LSUVResult | None:
-    """Calibrate the layers whose kernel initializer is an uncalibrated ``LSUV`` (``fit`` calls this)."""
-    pending = [layer for layer in model._flatten_layers(include_self=False)
-               if isinstance(getattr(kernel_of(layer), "initializer", None), LSUV)
-               and not kernel_of(layer).initializer.calibrated]
-    if not pending:
-        return None
-    inits = [kernel_of(layer).initializer for layer in pending]
-    tol = min(i.tol for i in inits)
-    max_iter = max(i.max_iter for i in inits)
-    return lsuv(model, x, tol=tol, max_iter=max_iter, layers=pending, orthogonal=False, zero_bias=False,
-                print_fn=print_fn)
+def calibrate_pending(model: Any, x: Any, layers: Sequence[Any],
+                      print_fn: Callable[[str], Any] | None = None) -> LSUVResult:
+    """Calibrate ``layers``, whose kernels have an uncalibrated ``LSUV`` initializer (``fit`` calls this)."""
+    inits = [v.initializer for layer in layers for v in layer._own_weights if isinstance(v.initializer, LSUV)]
+    return lsuv(model, x, tol=min(i.tol for i in inits), max_iter=max(i.max_iter for i in inits), layers=list(layers),
+                orthogonal=False, zero_bias=False, print_fn=print_fn)

@@ -518,21 +518,20 @@ def _calibrate_lsuv(model: Any, data: Any) -> None:
     """Calibrate kernels built with an uncalibrated ``LSUV`` initializer, on a fixed sample of x."""
     from initium.initializers.data import LSUV
 
-    pending = [la.name for la in model._flatten_layers(include_self=False)
+    pending = [la for la in model._flatten_layers(include_self=False)
                if any(isinstance(v.initializer, LSUV) and not v.initializer.calibrated for v in la._own_weights)]
     if not pending:
         return
     if not isinstance(data, _ArrayData):
         raise ValueError(
-            f"fit: layer(s) {pending} have an LSUV kernel initializer that needs a batch of data to calibrate, "
-            "and fit can take it only from array data. Call initium.lab.lsuv(model, x_batch) before fit."
+            f"fit: layer(s) {[la.name for la in pending]} have an LSUV kernel initializer that needs a batch of data "
+            "to calibrate, and fit can take it only from array data. Call initium.lab.lsuv(model, x_batch) before fit."
         )
     from initium.lab.lsuv import calibrate_pending
 
     gen = torch.Generator().manual_seed(0)  # a fixed, class-mixed sample whatever the data's order
     rows = torch.randperm(data.n, generator=gen)[:LSUV_BATCH].sort().values.to(data.device)
-    sample = _take(data.x, rows)
-    calibrate_pending(model, sample)
+    calibrate_pending(model, _take(data.x, rows), pending)
 
 
 def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, steps: int | None, cbs: Any) -> dict:

@@ -162,6 +162,8 @@ def test_argument_errors(x):
         lsuv(model, None)
     with pytest.raises(ValueError, match="'nope' is not a kernel layer .* Kernel layers, in call order"):
         lsuv(model, x, layers=["nope"])
+    with pytest.raises(TypeError, match="`zero_bias` must be True or False. Received: zero_bias='no'"):
+        lsuv(model, x, zero_bias="no")
     single = keras.Sequential([keras.Input((64,)), layers.Dense(10)])
     with pytest.raises(ValueError, match="include_output=True"):
         lsuv(single, x)

@@ -129,6 +129,9 @@ def lsuv(model: Any, x: Any, tol: float = 0.1, max_iter: int = 10, *, layers: Se
         raise ValueError(f"lsuv: `tol` must be a positive number. Received: tol={tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"lsuv: `max_iter` must be an integer >= 1. Received: max_iter={max_iter!r}")
+    for arg, val in (("include_output", include_output), ("orthogonal", orthogonal), ("zero_bias", zero_bias)):
+        if not isinstance(val, bool):
+            raise TypeError(f"lsuv: `{arg}` must be True or False. Received: {arg}={val!r}")
     if x is None:
         raise ValueError("lsuv: `x` is required: LSUV measures each layer's output variance on a batch of data.")
     from initium.lab.report import _prepare_x

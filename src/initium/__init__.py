@@ -10,7 +10,7 @@ from initium.initializers import Initializer
 from initium.layers import Input, InputLayer, Layer, Variable
 from initium.models import Model, Sequential
 
-__version__ = "0.1.0"
+from initium.version import __version__
 
 _LAZY_SUBMODULES = ("callbacks", "datasets", "losses", "metrics", "optimizers")
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from initium import backend, saving
+from initium import backend, registry
 
 __all__ = [
     "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
@@ -441,7 +441,7 @@ def _unknown(identifier: Any, name: Any = None) -> ValueError:
 
 
 def _lookup(name: str, custom_objects: dict[str, Any] | None) -> Any | None:
-    found = saving.get_registered_object(name, custom_objects)
+    found = registry.get_registered_object(name, custom_objects)
     if found is not None:
         return found
     if name == "threshold":
@@ -509,9 +509,9 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     registered = config.get("registered_name")
     cls = None
     if registered and registered != class_name:
-        cls = saving.get_registered_object(registered, custom_objects)
+        cls = registry.get_registered_object(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     if cls is None and class_name in ALL_OBJECTS and not inner:
         return _lookup(class_name, custom_objects)
     if cls is None:
@@ -562,11 +562,11 @@ def serialize(activation: Any) -> Any:
                 "is 0.01), or a registered named function."
             )
         return {"module": "builtins", "class_name": "function",
-                "config": saving.get_registered_name(activation), "registered_name": "function"}
+                "config": registry.get_registered_name(activation), "registered_name": "function"}
     if callable(activation) and hasattr(activation, "get_config"):
         cls = type(activation)
         return {"module": None, "class_name": cls.__name__, "config": activation.get_config(),
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     raise ValueError(
         f"Cannot serialize activation {activation!r} (of type {type(activation).__name__}). Use a "
         "Keras name such as 'relu', a registered named function, or a registered callable class "

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from initium import backend, saving
+from initium import backend, registry
 
 __all__ = [
     "Constraint",
@@ -260,7 +260,7 @@ def _unknown(identifier: Any, name: Any = None) -> ValueError:
 
 
 def _lookup(name: str, custom_objects: dict[str, Any] | None) -> Any | None:
-    found = saving.get_registered_object(name, custom_objects)
+    found = registry.get_registered_object(name, custom_objects)
     return found if found is not None else ALL_OBJECTS.get(name)
 
 
@@ -329,7 +329,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     if registered and registered != class_name:
         cls = _lookup(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     builtin_module = module in _BUILTIN_MODULES or str(module).startswith("keras.src.constraints")
     if cls is None and builtin_module:
         cls = ALL_OBJECTS.get(class_name)
@@ -358,7 +358,7 @@ def serialize(constraint: Any) -> Any:
         if ALL_OBJECTS.get(cls.__name__) is cls:
             return {"module": _KERAS_MODULE, "class_name": cls.__name__, "config": config, "registered_name": None}
         return {"module": None, "class_name": cls.__name__, "config": config,
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     if inspect.isfunction(constraint) or inspect.ismethod(constraint) or inspect.isbuiltin(constraint):
         if constraint.__name__ == "<lambda>":
             raise ValueError(
@@ -367,11 +367,11 @@ def serialize(constraint: Any) -> Any:
                 "@initium.saving.register_keras_serializable()."
             )
         return {"module": "builtins", "class_name": "function",
-                "config": saving.get_registered_name(constraint), "registered_name": "function"}
+                "config": registry.get_registered_name(constraint), "registered_name": "function"}
     if callable(constraint) and hasattr(constraint, "get_config"):
         cls = type(constraint)
         return {"module": None, "class_name": cls.__name__, "config": constraint.get_config(),
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     raise TypeError(f"Cannot serialize {constraint!r} (of type {type(constraint).__name__}) as a constraint.")
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from initium import saving
+from initium import registry
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "get", "serialize", "deserialize", "EPSILON",
@@ -622,7 +622,7 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, str):
         obj = ALL_OBJECTS.get(identifier)
         if obj is None:
-            obj = saving.get_registered_object(identifier)
+            obj = registry.get_registered_object(identifier)
         if obj is None:
             raise _unknown(identifier)
         return obj() if isinstance(obj, type) else obj
@@ -640,11 +640,11 @@ def serialize(loss: Any) -> Any:
         builtin = ALL_OBJECTS.get(cls.__name__) is cls
         return {"module": "keras.losses" if builtin else cls.__module__, "class_name": cls.__name__,
                 "config": loss.get_config(),
-                "registered_name": None if builtin else saving.get_registered_name(cls)}
+                "registered_name": None if builtin else registry.get_registered_name(cls)}
     if callable(loss) and ALL_OBJECTS.get(getattr(loss, "__name__", None)) is loss:
         return loss.__name__
     if callable(loss):
-        name = saving.get_registered_name(loss)
+        name = registry.get_registered_name(loss)
         if name:
             return name
         raise ValueError(f"Cannot serialize the loss {loss!r}: register it with "
@@ -667,19 +667,19 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
         inner = config.get("config")
         fn = None
         if isinstance(inner, str):
-            fn = (custom_objects or {}).get(inner) or saving.get_registered_object(inner, custom_objects) \
+            fn = (custom_objects or {}).get(inner) or registry.get_registered_object(inner, custom_objects) \
                 or ALL_OBJECTS.get(inner)
             if fn is None and ">" in inner:
-                fn = saving.get_registered_object(inner.split(">", 1)[1], custom_objects)
+                fn = registry.get_registered_object(inner.split(">", 1)[1], custom_objects)
         if fn is None or isinstance(fn, type):
             raise _unknown(inner)
         return fn
     registered = config.get("registered_name")
     cls = None
     if registered:
-        cls = saving.get_registered_object(registered, custom_objects)
+        cls = registry.get_registered_object(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(name, custom_objects) or (custom_objects or {}).get(name) \
+        cls = registry.get_registered_object(name, custom_objects) or (custom_objects or {}).get(name) \
             or ALL_OBJECTS.get(name)
     if cls is None:
         raise _unknown(name)

@@ -58,7 +58,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from initium import backend, saving
+from initium import backend, registry
 
 __all__ = [
     # base and reduction
@@ -2038,7 +2038,7 @@ def _unknown(identifier: Any, name: Any = None) -> ValueError:
 
 
 def _lookup(name: str, custom_objects: dict[str, Any] | None) -> Any | None:
-    found = saving.get_registered_object(name, custom_objects)
+    found = registry.get_registered_object(name, custom_objects)
     return found if found is not None else ALL_OBJECTS.get(name)
 
 
@@ -2075,9 +2075,9 @@ def _deserialize_function(config: Any, custom_objects: dict[str, Any] | None = N
             )
         name = config.get("config")
     if isinstance(name, str):
-        fn = saving.get_registered_object(name, custom_objects)
+        fn = registry.get_registered_object(name, custom_objects)
         if fn is None and ">" in name:
-            fn = saving.get_registered_object(name.split(">", 1)[1], custom_objects)
+            fn = registry.get_registered_object(name.split(">", 1)[1], custom_objects)
         if fn is None:
             fn = _FUNCTIONS.get(name)
         if fn is not None and not inspect.isclass(fn):
@@ -2116,7 +2116,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     if registered and registered != class_name:
         cls = _lookup(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     builtin_module = module in _BUILTIN_MODULES or str(module).startswith("keras.src.metrics")
     if cls is None and builtin_module:
         cls = ALL_OBJECTS.get(class_name)
@@ -2147,7 +2147,7 @@ def serialize(metric: Any) -> Any:
         if ALL_OBJECTS.get(cls.__name__) is cls:
             return {"module": _KERAS_MODULE, "class_name": cls.__name__, "config": config, "registered_name": None}
         return {"module": None if cls.__module__ == "__main__" else cls.__module__, "class_name": cls.__name__,
-                "config": config, "registered_name": saving.get_registered_name(cls)}
+                "config": config, "registered_name": registry.get_registered_name(cls)}
     if inspect.isfunction(metric) or inspect.ismethod(metric) or inspect.isbuiltin(metric):
         if metric.__name__ == "<lambda>":
             raise ValueError(
@@ -2155,12 +2155,12 @@ def serialize(metric: Any) -> Any:
                 "function (def my_metric(y_true, y_pred): ...) and register it with "
                 "@initium.saving.register_keras_serializable()."
             )
-        return {"module": "builtins", "class_name": "function", "config": saving.get_registered_name(metric),
+        return {"module": "builtins", "class_name": "function", "config": registry.get_registered_name(metric),
                 "registered_name": "function"}
     if callable(metric) and hasattr(metric, "get_config"):
         cls = type(metric)
         return {"module": None, "class_name": cls.__name__, "config": metric.get_config(),
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     raise TypeError(f"Cannot serialize {metric!r} (of type {type(metric).__name__}) as a metric.")
 
 

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import torch
 
-from initium import backend, saving
+from initium import backend, registry
 
 __all__ = [
     "Regularizer",
@@ -282,7 +282,7 @@ def _unknown(identifier: Any, name: Any = None) -> ValueError:
 
 
 def _lookup(name: str, custom_objects: dict[str, Any] | None) -> Any | None:
-    found = saving.get_registered_object(name, custom_objects)
+    found = registry.get_registered_object(name, custom_objects)
     return found if found is not None else ALL_OBJECTS.get(name)
 
 
@@ -358,7 +358,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     if registered and registered != class_name:
         cls = _lookup(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     builtin_module = module in _BUILTIN_MODULES or str(module).startswith("keras.src.regularizers")
     if cls is None and builtin_module:
         cls = ALL_OBJECTS.get(class_name)
@@ -387,7 +387,7 @@ def serialize(regularizer: Any) -> Any:
         if ALL_OBJECTS.get(cls.__name__) is cls:
             return {"module": _KERAS_MODULE, "class_name": cls.__name__, "config": config, "registered_name": None}
         return {"module": None, "class_name": cls.__name__, "config": config,
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     if inspect.isfunction(regularizer) or inspect.ismethod(regularizer) or inspect.isbuiltin(regularizer):
         if regularizer.__name__ == "<lambda>":
             raise ValueError(
@@ -396,11 +396,11 @@ def serialize(regularizer: Any) -> Any:
                 "@initium.saving.register_keras_serializable()."
             )
         return {"module": "builtins", "class_name": "function",
-                "config": saving.get_registered_name(regularizer), "registered_name": "function"}
+                "config": registry.get_registered_name(regularizer), "registered_name": "function"}
     if callable(regularizer) and hasattr(regularizer, "get_config"):
         cls = type(regularizer)
         return {"module": None, "class_name": cls.__name__, "config": regularizer.get_config(),
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     raise TypeError(
         f"Cannot serialize {regularizer!r} (of type {type(regularizer).__name__}) as a regularizer."
     )

@@ -2,7 +2,7 @@
 
 from initium.backend import clear_session
 from initium.random import set_random_seed
-from initium.saving import custom_object_scope, get_registered_name, register_keras_serializable
+from initium.registry import custom_object_scope, get_registered_name, register_keras_serializable
 
 import numpy as _np
 

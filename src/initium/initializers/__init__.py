@@ -29,7 +29,7 @@ from initium.initializers.random import (
     TruncatedNormal,
     VarianceScaling,
 )
-from initium.saving import register_keras_serializable
+from initium.registry import register_keras_serializable
 
 # Keras exports the snake_case names as the classes themselves, and two legacy class names.
 zeros = Zeros

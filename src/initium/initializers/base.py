@@ -29,7 +29,7 @@ from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 import numpy as np
 import torch
 
-from initium import backend, saving
+from initium import backend, registry
 from initium import random as irandom
 
 __all__ = [
@@ -184,7 +184,7 @@ def _unknown(identifier: Any, name: Any = None) -> ValueError:
 
 
 def _lookup(name: str, custom_objects: dict[str, Any] | None) -> Any | None:
-    found = saving.get_registered_object(name, custom_objects)
+    found = registry.get_registered_object(name, custom_objects)
     return found if found is not None else ALL_OBJECTS.get(name)
 
 
@@ -253,7 +253,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     if registered and registered != class_name:
         cls = _lookup(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     builtin_module = module in _BUILTIN_MODULES or str(module).startswith("keras.src.initializers")
     if cls is None and builtin_module:
         cls = ALL_OBJECTS.get(class_name)
@@ -279,7 +279,7 @@ def serialize(initializer: Any) -> Any:
         if ALL_OBJECTS.get(name) is cls or name != cls.__name__:
             return {"module": _KERAS_MODULE, "class_name": name, "config": config, "registered_name": None}
         return {"module": _module_of(cls), "class_name": cls.__name__, "config": config,
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     if inspect.isfunction(initializer) or inspect.ismethod(initializer) or inspect.isbuiltin(initializer):
         if initializer.__name__ == "<lambda>":
             raise ValueError(
@@ -288,11 +288,11 @@ def serialize(initializer: Any) -> Any:
                 "with @initium.saving.register_keras_serializable()."
             )
         return {"module": "builtins", "class_name": "function",
-                "config": saving.get_registered_name(initializer), "registered_name": "function"}
+                "config": registry.get_registered_name(initializer), "registered_name": "function"}
     if callable(initializer) and hasattr(initializer, "get_config"):
         cls = type(initializer)
         return {"module": _module_of(cls), "class_name": cls.__name__, "config": initializer.get_config(),
-                "registered_name": saving.get_registered_name(cls)}
+                "registered_name": registry.get_registered_name(cls)}
     raise TypeError(
         f"Cannot serialize {initializer!r} (of type {type(initializer).__name__}) as an initializer."
     )
@@ -301,6 +301,11 @@ def serialize(initializer: Any) -> Any:
 def _module_of(cls: type) -> str | None:
     """Keras writes a custom class's module (informational only: never imported on load)."""
     return None if cls.__module__ == "__main__" else cls.__module__
+
+
+# The initializer ``get(array)`` returns (``constant.FromArray``), filled in when that module
+# registers its classes: ``base`` sits below the concrete initializers and never imports them.
+_ARRAY_INITIALIZER: list[type] = []
 
 
 def get(identifier: Any) -> Any:
@@ -314,9 +319,7 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, (str, dict)):
         return deserialize(identifier)
     if isinstance(identifier, (np.ndarray, torch.Tensor)):
-        from initium.initializers.constant import FromArray
-
-        return FromArray(identifier)
+        return _ARRAY_INITIALIZER[0](identifier)
     if inspect.isclass(identifier):
         return identifier()
     if callable(identifier):

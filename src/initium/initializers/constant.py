@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from initium import backend
-from initium.initializers.base import Initializer, register
+from initium.initializers.base import _ARRAY_INITIALIZER, Initializer, register
 
 __all__ = ["Zeros", "Ones", "Constant", "Identity", "FromArray"]
 
@@ -129,6 +129,9 @@ class FromArray(Constant):
     def get_config(self) -> dict[str, Any]:
         value = np.asarray(self.value)
         return {"value": {"class_name": "__numpy__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}}
+
+
+_ARRAY_INITIALIZER[:] = [FromArray]
 
 
 class Identity(Initializer):

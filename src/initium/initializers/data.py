@@ -138,7 +138,7 @@ class PriorBias(Initializer):
 
     def __init__(self, y: Any = None, priors: Any = None, kind: str = "auto", smoothing: float = 0.0,
                  bias: Any = None) -> None:
-        from initium.lab.priors import _KINDS, _bias_and_kind, _check_kind
+        from initium.initializers.priors import _KINDS, _bias_and_kind, _check_kind
 
         if bias is not None:
             if y is not None or priors is not None:

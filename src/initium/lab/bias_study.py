@@ -272,12 +272,13 @@ def forward(layers: list[list[torch.Tensor]], x: torch.Tensor, hidden: int) -> t
 def forward_equals_model(layers: list[list[torch.Tensor]], x: np.ndarray, net: int = 0) -> float:
     """Max |difference| between the batched forward of net ``net`` and an initium ``Sequential``
     (``Dense(relu)`` hidden layers, linear output) holding the same weights."""
-    import initium as keras
+    from initium.layers import Dense, Input
+    from initium.models import Sequential
 
     hidden = len(layers) - 1
-    model = keras.Sequential([keras.Input((layers[0][0].shape[1],))]
-                             + [keras.layers.Dense(int(w.shape[2]), activation="relu") for w, _ in layers[:-1]]
-                             + [keras.layers.Dense(int(layers[-1][0].shape[2]))])
+    model = Sequential([Input((layers[0][0].shape[1],))]
+                       + [Dense(int(w.shape[2]), activation="relu") for w, _ in layers[:-1]]
+                       + [Dense(int(layers[-1][0].shape[2]))])
     model.set_weights([t[net].numpy() for pair in layers for t in pair])
     ours, _ = forward(layers, torch.as_tensor(x, dtype=torch.float32), hidden)
     theirs = model.predict(x, verbose=0)

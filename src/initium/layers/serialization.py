@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from initium import saving
+from initium import registry
 
 __all__ = ["serialize", "deserialize", "LAYERS", "register_layer"]
 
@@ -26,7 +26,7 @@ def serialize(layer: Any) -> dict[str, Any]:
     cls = type(layer)
     builtin = LAYERS.get(cls.__name__) is cls
     module = ("keras" if cls.__name__ in ("Sequential", "Functional", "Model") else "keras.layers") if builtin else None
-    registered = None if builtin else saving.get_registered_name(cls)
+    registered = None if builtin else registry.get_registered_name(cls)
     if not builtin:
         module = None if cls.__module__ == "__main__" else cls.__module__
     if builtin and cls.__name__ == "Functional":  # Keras's own spelling for functional models
@@ -54,9 +54,9 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
         )
     cls = None
     if registered and registered != name and not (registered == "Functional" and name == "Functional"):
-        cls = saving.get_registered_object(registered, custom_objects)
+        cls = registry.get_registered_object(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(name, custom_objects)
+        cls = registry.get_registered_object(name, custom_objects)
     if cls is None and (module in _KERAS_MODULES or str(module).startswith("keras.src.")):
         cls = LAYERS.get(name)
     if cls is None:

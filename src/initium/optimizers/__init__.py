@@ -47,7 +47,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
-from initium import backend, saving
+from initium import backend, registry
 from initium.optimizers import schedules
 from initium.optimizers.schedules import LearningRateSchedule
 
@@ -655,7 +655,7 @@ class Optimizer:
             if getattr(lr, "__name__", "") == "<lambda>":
                 raise ValueError("Cannot serialize a lambda learning rate; use a named, registered function or a "
                                  "LearningRateSchedule.")
-            lr_config = {"module": "builtins", "class_name": "function", "config": saving.get_registered_name(lr),
+            lr_config = {"module": "builtins", "class_name": "function", "config": registry.get_registered_name(lr),
                          "registered_name": "function"}
         return {
             "name": self.name,
@@ -677,7 +677,7 @@ class Optimizer:
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             if lr.get("class_name") == "function":
-                fn = saving.get_registered_object(lr.get("config"), custom_objects)
+                fn = registry.get_registered_object(lr.get("config"), custom_objects)
                 if fn is None:
                     raise ValueError(f"The learning-rate function {lr.get('config')!r} is not registered; register "
                                      "it with @initium.saving.register_keras_serializable() or pass custom_objects.")
@@ -1262,7 +1262,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
         return {"module": cls._keras_module, "class_name": cls.__name__, "config": optimizer.get_config(),
                 "registered_name": cls.__name__}
     return {"module": None if cls.__module__ == "__main__" else cls.__module__, "class_name": cls.__name__,
-            "config": optimizer.get_config(), "registered_name": saving.get_registered_name(cls)}
+            "config": optimizer.get_config(), "registered_name": registry.get_registered_name(cls)}
 
 
 def _builtin_module(module: Any) -> bool:
@@ -1288,9 +1288,9 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Op
         raise ValueError(f"The 'config' of optimizer {class_name!r} must be a dict. Received: {inner!r}")
     cls = None
     if isinstance(registered, str) and registered != class_name:
-        cls = saving.get_registered_object(registered, custom_objects)
+        cls = registry.get_registered_object(registered, custom_objects)
     if cls is None and isinstance(class_name, str):
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     if cls is None and isinstance(class_name, str) and _builtin_module(module):
         cls = _BY_LOWER.get(class_name.lower())
     if cls is None:

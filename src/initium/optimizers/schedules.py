@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from initium import saving
+from initium import registry
 
 __all__ = [
     "LearningRateSchedule",
@@ -377,7 +377,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
         return {"module": _KERAS_MODULE, "class_name": cls.__name__, "config": schedule.get_config(),
                 "registered_name": None}
     return {"module": None if cls.__module__ == "__main__" else cls.__module__, "class_name": cls.__name__,
-            "config": schedule.get_config(), "registered_name": saving.get_registered_name(cls)}
+            "config": schedule.get_config(), "registered_name": registry.get_registered_name(cls)}
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> LearningRateSchedule:
@@ -394,9 +394,9 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Le
     module, registered = config.get("module"), config.get("registered_name")
     cls = None
     if registered and registered != class_name:
-        cls = saving.get_registered_object(registered, custom_objects)
+        cls = registry.get_registered_object(registered, custom_objects)
     if cls is None:
-        cls = saving.get_registered_object(class_name, custom_objects)
+        cls = registry.get_registered_object(class_name, custom_objects)
     if cls is None and (module in _BUILTIN_MODULES or str(module).startswith("keras.")):
         cls = ALL_OBJECTS.get(class_name)
     if cls is None:

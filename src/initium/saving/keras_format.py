@@ -152,9 +152,9 @@ def _provenance(model: Any) -> dict[str, Any]:
         for i, v in enumerate(_own_variables(obj)):
             if getattr(v, "init_keys", ()):
                 keys[f"{_vars_group(path)}/{i}"] = [list(map(int, k)) for k in v.init_keys]
-    import initium
+    from initium.version import __version__
 
-    return {"version": initium.__version__, "generator": irandom.GENERATOR,
+    return {"version": __version__, "generator": irandom.GENERATOR,
             "transform_version": irandom.TRANSFORM_VERSION, "global_seed": irandom.global_seed(),
             "init_keys": keys}
 
@@ -355,7 +355,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     ``safe_mode`` is accepted for Keras compatibility; initium is always safe (``safe_mode=False``
     does not enable anything: no code stored in a file is ever run).
     """
-    from initium import initializers, saving
+    from initium import initializers, registry
     from initium.layers.serialization import deserialize
 
     path = os.fspath(filepath)
@@ -375,7 +375,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"`config.json` in {path} is not a model config (expected a dict with 'class_name').")
     try:
-        with saving.custom_object_scope(custom_objects or {}), initializers.skip_initialization():
+        with registry.custom_object_scope(custom_objects or {}), initializers.skip_initialization():
             model = deserialize(config, custom_objects=custom_objects)
     except (ValueError, TypeError) as e:
         raise type(e)(f"Cannot load {path}: {e}") from None

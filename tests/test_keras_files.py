@@ -6,6 +6,7 @@ Fixtures: tests/data/keras/ (regenerate with ``KERAS_BACKEND=torch python tests/
 import io
 import json
 import os
+import re
 import zipfile
 import zlib
 
@@ -16,6 +17,8 @@ import torch
 
 import initium as keras
 from initium import layers
+
+from fuzz_cases import KERNEL, nested_groups, one_chunk_kernel, replace  # the fuzz corpus's makers
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "keras")
 FIXTURES = ["mlp", "seed_cnn", "batchnorm", "two_input", "lstm", "nested"]
@@ -545,3 +548,458 @@ def test_layer_zoo_round_trips_through_keras(tmp_path):
     theirs.save(str(tmp_path / "zoo_k.keras"))
     back = keras.models.load_model(str(tmp_path / "zoo_k.keras"))
     np.testing.assert_allclose(back.predict(x, verbose=0), expected, atol=TOL, rtol=0)
+
+
+# --------------------------------------------------------------------------- hostile weight files (issue 12)
+
+SECRET = np.frombuffer(b"KKKK", "<f4")[0]  # 13323083.0: what the sentinel files hold
+
+
+def _small_trained(optimizer="adam"):
+    """A compiled two-Dense model whose optimizer state is built (one step)."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((2, 4), "float32"), np.zeros((2, 2), "float32"), epochs=1, verbose=0)
+    return model
+
+
+def _state(model):
+    optimizer = model.optimizer
+    return ([w.detach().clone() for w in model.weights] + [v.detach().clone() for v in optimizer.variables]
+            + [optimizer.built])
+
+
+def _assert_untouched(model, before):
+    after = _state(model)
+    assert len(after) == len(before)
+    for a, b in zip(after, before):
+        assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
+
+
+def _damaged_weights(tmp_path, model, mutate, name="w.weights.h5"):
+    """``model``'s weights file, changed by ``mutate(f)``; with its weights moved so a load would show."""
+    path = str(tmp_path / name)
+    saved = [w.detach().clone() for w in model.weights]
+    with torch.no_grad():
+        for w in model.weights:
+            w.add_(1.0)
+    model.save_weights(path)
+    with torch.no_grad():
+        for w, value in zip(model.weights, saved):
+            w.copy_(value)
+    with h5py.File(path, "r+") as f:
+        mutate(f)
+    return path
+
+
+def _in_archive(tmp_path, model, weights_path):
+    """A `.keras` of ``model`` whose `model.weights.h5` is the file at ``weights_path``."""
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["model.weights.h5"] = open(weights_path, "rb").read()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    return path
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    """A raw file and an HDF5 file of sentinel values, that hostile weights files point at."""
+    raw = tmp_path / "secret.bin"
+    raw.write_bytes(b"K" * 4096)
+    h5 = str(tmp_path / "secret.h5")
+    with h5py.File(h5, "w") as f:
+        f["kernel"] = np.full((4, 3), SECRET)
+        f["vars/0"] = np.full((4, 3), SECRET)
+        f["vars/1"] = np.full((3,), SECRET)
+    return str(raw), h5
+
+
+def _outside_readers(raw, h5):
+    def virtual(f, n):
+        layout = h5py.VirtualLayout(shape=(4, 3), dtype="<f4")
+        layout[:] = h5py.VirtualSource(h5, "kernel", shape=(4, 3))
+        f.create_virtual_dataset(n, layout)
+
+    def soft_link_out_of_tree(f, n):
+        f["elsewhere"] = np.full((4, 3), SECRET)
+        f[n] = h5py.SoftLink("/elsewhere")
+
+    return {
+        "external_storage": (replace(KERNEL, lambda f, n: f.create_dataset(n, shape=(4, 3), dtype="<f4",
+                                                                            external=[(raw, 0, 48)])),
+                             r"`layers/dense/vars/0` keeps its values in other files \(.*secret.bin"),
+        "external_link": (replace(KERNEL, lambda f, n: f.__setitem__(n, h5py.ExternalLink(h5, "kernel"))),
+                          r"`layers/dense/vars/0` is an external link"),
+        "external_link_group": (replace("layers/dense/vars",
+                                        lambda f, n: f.__setitem__(n, h5py.ExternalLink(h5, "vars"))),
+                                r"`layers/dense/vars` is an external link"),
+        "soft_link_out_of_tree": (replace(KERNEL, soft_link_out_of_tree), r"`layers/dense/vars/0` is a soft link"),
+        "soft_link_dangling": (replace(KERNEL, lambda f, n: f.__setitem__(n, h5py.SoftLink("/nowhere"))),
+                               r"`layers/dense/vars/0` is a soft link"),
+        "virtual_dataset": (replace(KERNEL, virtual), r"`layers/dense/vars/0` is a virtual dataset"),
+    }
+
+
+@pytest.mark.parametrize("container", [".weights.h5", ".keras"])
+@pytest.mark.parametrize("kind", ["external_storage", "external_link", "external_link_group", "soft_link_out_of_tree",
+                                  "soft_link_dangling", "virtual_dataset"])
+def test_weights_that_read_other_files_are_refused(kind, container, tmp_path, secrets):
+    """Finding 1: before, these loaded the sentinel file's bytes into the kernel with no error."""
+    model = _small_trained()
+    mutate, pattern = _outside_readers(*secrets)[kind]
+    path = _damaged_weights(tmp_path, model, mutate)
+    if kind != "soft_link_dangling":  # the file works: plain h5py reads the secret through it
+        with h5py.File(path, "r") as f:
+            np.testing.assert_array_equal(f[KERNEL][()], np.full((4, 3), SECRET))
+    if container == ".keras":
+        path = _in_archive(tmp_path, model, path)
+    before = _state(model)
+    with pytest.raises(ValueError, match=rf"Refusing {re.escape(path)}: {pattern}"):
+        model.load_weights(path)
+    _assert_untouched(model, before)
+    if container == ".keras":
+        with pytest.raises(ValueError, match=rf"Refusing {re.escape(path)}: {pattern}"):
+            keras.models.load_model(path)
+
+
+def test_a_declared_shape_is_compared_before_any_byte_is_read(tmp_path):
+    """Finding 2: a 240 MB gzip dataset in a tiny file was inflated whole before the shape check;
+    10**12 elements gave a raw MemoryError."""
+    import tracemalloc
+
+    model = _small_trained()
+    before = _state(model)
+    for n in (60_000_000, 10 ** 12):
+        path = _damaged_weights(tmp_path, model, replace(KERNEL, lambda f, k: f.create_dataset(
+            k, shape=(n,), dtype="f4", chunks=(1 << 20,), compression="gzip", fillvalue=1.0)), name=f"{n}.weights.h5")
+        assert os.path.getsize(path) < 64 << 10
+        tracemalloc.start()
+        try:
+            # Refused when the file is opened (it declares far more bytes than it stores), before any
+            # comparison with the model, let alone a read.
+            with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: `layers/dense/vars/0` declares {4 * n} "
+                                                 r"bytes of values but stores \d+ bytes"):
+                model.load_weights(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 4 << 20
+        _assert_untouched(model, before)
+
+
+def test_chunks_that_decompress_far_more_than_the_dataset_are_refused(tmp_path):
+    """Finding 2: one 64 MiB chunk for a 48-byte kernel was inflated whole, as were rows of long chunks."""
+    model = _small_trained()
+    before = _state(model)
+    bomb = _damaged_weights(tmp_path, model, replace(KERNEL, one_chunk_kernel(64 << 20)), name="bomb.weights.h5")
+    assert os.path.getsize(bomb) < 1 << 20
+    with h5py.File(bomb) as f:  # a valid file: h5py reads the kernel (inflating the whole chunk)
+        np.testing.assert_array_equal(f[KERNEL][()], np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"`layers/dense/vars/0` is 48 bytes, stored in chunks \(4096, 4096\) that "
+                                         r"decompress 67108864 bytes .*: a decompression bomb"):
+        model.load_weights(bomb)
+    rows = _damaged_weights(tmp_path, model, replace(KERNEL, lambda f, n: f.create_dataset(
+        n, data=np.ones((4, 3), "f4"), maxshape=(None, None), chunks=(1, 1 << 20), compression="gzip")))
+    with pytest.raises(ValueError, match=r"stored in chunks \(1, 1048576\) that decompress 16777216 bytes"):
+        model.load_weights(rows)
+    _assert_untouched(model, before)
+
+
+@pytest.mark.parametrize("options", [dict(compression="gzip", shuffle=True, fletcher32=True), dict(compression="lzf"),
+                                     dict(chunks=(2, 2))])
+def test_the_filters_and_chunks_h5py_writes_load(options, tmp_path):
+    model = _small_trained()
+    kernel = np.arange(12, dtype="f4").reshape(4, 3)
+    path = _damaged_weights(tmp_path, model, replace(KERNEL, lambda f, n: f.create_dataset(n, data=kernel, **options)))
+    model.load_weights(path)
+    np.testing.assert_array_equal(model.layers[0].kernel.detach().numpy(), kernel)
+
+
+def test_unknown_filters_are_refused(tmp_path):
+    model = _small_trained()
+    path = _damaged_weights(tmp_path, model, replace(KERNEL, lambda f, n: f.create_dataset(
+        n, data=np.ones((4, 3), "f4"), scaleoffset=2)))
+    with pytest.raises(ValueError, match=r"`layers/dense/vars/0` uses the HDF5 filter id 6, not one h5py writes"):
+        model.load_weights(path)
+
+
+def _count_links(monkeypatch):
+    from initium.saving.h5 import WeightsFile
+
+    calls = []
+    real = WeightsFile._open_link
+    monkeypatch.setattr(WeightsFile, "_open_link", lambda self, *a: calls.append(1) or real(self, *a))
+    return calls
+
+
+def test_the_group_walk_is_linear_and_depth_limited(tmp_path, monkeypatch):
+    """Finding 2: 3,000 nested groups took a quadratic walk (20 s); now each link is opened once, and
+    the walk stops at 64 levels."""
+    model = _small_trained()
+    clean = _damaged_weights(tmp_path, model, lambda f: None, name="clean.weights.h5")
+    calls = _count_links(monkeypatch)
+    model.load_weights(clean)
+    base = len(calls)
+
+    deep = _damaged_weights(tmp_path, model, nested_groups(3000), name="deep.weights.h5")
+    calls.clear()
+    with pytest.raises(ValueError, match=rf"Refusing {re.escape(deep)}: `(g/){{64}}g` nests groups deeper than 64"):
+        model.load_weights(deep)
+    assert len(calls) <= base + 65  # the 65th level is opened, then refused
+    wide = _damaged_weights(tmp_path, model, lambda f: [f.create_group(f"junk/{i}") for i in range(3000)],
+                            name="wide.weights.h5")
+    calls.clear()
+    model.load_weights(wide)  # stray groups that hold no weights are ignored
+    assert len(calls) == base + 3001
+    legal = _damaged_weights(tmp_path, model, nested_groups(60), name="legal.weights.h5")
+    model.load_weights(legal)
+
+
+@pytest.mark.parametrize("link", ["cycle", "shared"])
+def test_an_object_linked_twice_is_refused(link, tmp_path):
+    """A hard-link cycle (or a subtree linked twice) would make the walk endless (or exponential)."""
+    model = _small_trained()
+
+    def mutate(f):
+        if link == "cycle":
+            f["layers/dense/loop"] = f["layers"]
+        else:
+            f["layers/dense/vars_copy"] = f["layers/dense/vars"]
+
+    path = _damaged_weights(tmp_path, model, mutate)
+    with pytest.raises(ValueError, match=r"is a second link to an object already linked elsewhere"):
+        model.load_weights(path)
+
+
+def test_a_nested_model_deeper_than_the_default_limit_round_trips(tmp_path):
+    """The depth limit grows with the model being loaded: any model initium saves, it loads."""
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    for _ in range(40):
+        inner = keras.Sequential([inner])
+    model = keras.Sequential([keras.Input((4,)), inner])
+    x = np.ones((1, 4), "float32")
+    path = str(tmp_path / "deep.keras")
+    model.save(path)
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# Flips (xor 0xFF) of one byte of Keras's batchnorm.weights.h5 that raised, before: RuntimeError,
+# KeyError, TypeError, a ValueError without the file's name, OSError.
+@pytest.mark.parametrize("at", [18, 24, 720, 6729, 8961])
+def test_a_corrupted_byte_gives_a_value_error_naming_the_file(at, tmp_path):
+    """Finding 3 (all 22,296 single-byte flips of this file now load cleanly or raise such a ValueError)."""
+    data = bytearray(open(_path("batchnorm", ".weights.h5"), "rb").read())
+    data[at] ^= 0xFF
+    path = str(tmp_path / "flipped.weights.h5")
+    open(path, "wb").write(bytes(data))
+    model = keras.models.load_model(_path("batchnorm", ".keras"))
+    before = _state(model)
+    with pytest.raises(ValueError, match=re.escape(path)):
+        model.load_weights(path)
+    _assert_untouched(model, before)
+
+
+def test_big_endian_weights_load_as_their_values(tmp_path):
+    """Finding 3: big-endian data is legitimate (h5py writes it when asked); it is converted, not refused."""
+    model = _small_trained()
+    kernel, bias = np.arange(12, dtype=">f4").reshape(4, 3), np.array([0.5, -1.5, 2.5], ">f8")
+
+    def mutate(f):
+        for name, value in ((KERNEL, kernel), ("layers/dense/vars/1", bias)):
+            del f[name]
+            f[name] = value
+        assert f[KERNEL].dtype.str == ">f4" and f["layers/dense/vars/1"].dtype.str == ">f8"
+
+    model.load_weights(_damaged_weights(tmp_path, model, mutate))
+    np.testing.assert_array_equal(model.layers[0].kernel.detach().numpy(), kernel.astype("f4"))
+    np.testing.assert_array_equal(model.layers[0].bias.detach().numpy(), bias.astype("f4"))
+
+
+@pytest.mark.parametrize("what, data", [
+    ("long double", np.zeros((4, 3), np.longdouble)), ("complex", np.zeros((4, 3), "c8")),
+    ("byte-string", np.full((4, 3), b"ab")), ("compound or opaque", np.zeros((4, 3), [("a", "f4"), ("b", "i4")])),
+])
+def test_non_real_datasets_are_refused_with_their_kind(what, data, tmp_path):
+    model = _small_trained()
+    path = _damaged_weights(tmp_path, model, replace(KERNEL, lambda f, n: f.create_dataset(n, data=data)))
+    with pytest.raises(ValueError, match=rf"{re.escape(path)}: the dataset `layers/dense/vars/0` holds {what} values "
+                                         r"\(dtype .*\); a weight must be an array of bool, int, uint or float"):
+        model.load_weights(path)
+
+
+@pytest.mark.parametrize("key", ["\u00b2", "00", "\uff10", "9" * 5000])
+def test_digit_like_keys_are_refused(key, tmp_path):
+    """Finding 3: '²'.isdigit() is True but int('²') fails; 5,000 digits exceed int()'s limit."""
+    model = _small_trained()
+    path = _damaged_weights(tmp_path, model, lambda f: f.move(KERNEL, f"layers/dense/vars/{key}"))
+    with pytest.raises(ValueError, match=rf"{re.escape(path)}: the group `layers/dense/vars` holds .*; expected "
+                                         r"datasets named 0..1"):
+        model.load_weights(path)
+
+
+def test_an_optimizer_mismatch_is_found_before_any_weight_is_written(tmp_path):
+    """Finding 4: the weights were written, then the optimizer check raised."""
+    path = str(tmp_path / "adam.weights.h5")
+    source = _small_trained("adam")
+    with torch.no_grad():
+        source.layers[0].kernel.fill_(7.0)
+    source.save_weights(path)
+    model = _small_trained("rmsprop")  # RMSprop: 1 slot per weight, Adam 2
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"the optimizer state in the file \(10 variables.*does not match RMSprop "
+                                         r"'rm_sprop\w*' of this model \(6 variables"):
+        model.load_weights(path)
+    _assert_untouched(model, before)
+    model.load_weights(path, skip_mismatch=True)  # the weights load; the optimizer keeps its state
+    assert float(model.layers[0].kernel.detach()[0, 0]) == 7.0
+    for a, b in zip(model.optimizer.variables, before[len(model.weights):]):
+        assert torch.equal(a, b)
+
+
+def test_a_failed_load_does_not_build_an_unbuilt_optimizer(tmp_path):
+    source = _small_trained("adam")
+    path = str(tmp_path / "adam.weights.h5")
+    source.save_weights(path)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    model.compile(optimizer="rmsprop", loss="mse")  # not fit: its optimizer is not built
+    with pytest.raises(ValueError, match=r"\(10 variables.*does not match RMSprop '\w+' of this model \(6 variables"):
+        model.load_weights(path)
+    assert not model.optimizer.built
+    model.compile(optimizer="adam", loss="mse")
+    model.load_weights(path)  # a matching state builds the optimizer and fills it
+    assert model.optimizer.built
+    for a, b in zip(model.optimizer.variables, source.optimizer.variables):
+        assert torch.equal(a.to(b.dtype), b)
+
+
+KERAS_SKIP = "Skipping variable loading for optimizer 'adam', because it has 10 variables whereas the saved " \
+             "optimizer has 2 variables. "
+
+
+def test_a_keras_file_saved_before_fit_loads_as_keras_loads_it(tmp_path):
+    """Finding 4: Keras saved right after compile (optimizer/vars holds only iteration and learning
+    rate). Keras restores the weights and skips the optimizer state with a warning; so does initium."""
+    import warnings
+
+    import keras as real
+
+    real.utils.set_random_seed(4)
+    theirs = real.Sequential([real.Input((4,)), real.layers.Dense(3), real.layers.Dense(2)])
+    theirs.compile(optimizer="adam", loss="mse")
+    path, weights = str(tmp_path / "k.keras"), str(tmp_path / "k.weights.h5")
+    theirs.save(path)
+    theirs.save_weights(weights)
+    with h5py.File(weights) as f:
+        assert sorted(f["optimizer/vars"]) == ["0", "1"]
+    with warnings.catch_warnings(record=True) as seen:  # the oracle: Keras's own load of its file
+        warnings.simplefilter("always")
+        real.models.load_model(path)
+    assert [str(w.message) for w in seen if "Skipping" in str(w.message)] == [KERAS_SKIP]
+    # initium names the optimizer as Keras would in this process: 'adam', or 'adam_N' after others.
+    with pytest.warns(UserWarning, match=re.escape(KERAS_SKIP).replace("'adam'", "'adam(_\\d+)?'")):
+        ours = keras.models.load_model(path)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(ours.optimizer.iterations) == 0
+    model = _small_trained("adam")  # into a trained model: weights restored, optimizer state kept
+    before = _state(model)
+    with pytest.warns(UserWarning, match=re.escape(KERAS_SKIP).replace("'adam'", "'adam_\\d+'")):
+        model.load_weights(weights)
+    for a, b in zip(model.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(model.optimizer.variables, before[len(model.weights):]):
+        assert torch.equal(a, b)
+
+
+def test_an_initium_file_saved_before_fit_loads_in_keras_without_skipping(tmp_path):
+    """The other direction: initium writes the built (zero) optimizer state, which Keras takes as is."""
+    import warnings
+
+    import keras as real
+
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    path = str(tmp_path / "i.keras")
+    model.save(path)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        theirs = real.models.load_model(path)
+    assert not [w for w in seen if "Skipping" in str(w.message)]
+    assert int(theirs.optimizer.iterations.numpy()) == 0
+    for a, b in zip(theirs.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_weights_entry_is_read_in_place_and_crc_checked(tmp_path, monkeypatch):
+    """`model.weights.h5` is not copied into memory, yet a damaged byte in it is still caught by its CRC;
+    a deflated archive (not Keras's layout, but a valid zip) still loads."""
+    from initium.saving.archive import SafeArchive
+
+    model = _small_trained()
+    x = np.ones((2, 4), "float32")
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    real_read = SafeArchive.read
+    monkeypatch.setattr(SafeArchive, "read", lambda self, name, limit: (
+        pytest.fail(f"{name} was read into memory") if name == "model.weights.h5" else real_read(self, name, limit)))
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+    monkeypatch.setattr(SafeArchive, "read", real_read)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("model.weights.h5")
+        members = {n: z.read(n) for n in z.namelist()}
+    data = bytearray(open(path, "rb").read())
+    name_len, extra_len = np.frombuffer(bytes(data[info.header_offset + 26:info.header_offset + 30]), "<u2")
+    data[info.header_offset + 30 + int(name_len) + int(extra_len) + info.file_size // 2] ^= 0x01
+    damaged = tmp_path / "crc.keras"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"Cannot read `model.weights.h5` from .*crc.keras: .*Bad CRC-32"):
+        keras.models.load_model(str(damaged))
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"Bad CRC-32"):
+        model.load_weights(str(damaged))
+    _assert_untouched(model, before)
+    deflated = str(tmp_path / "deflated.keras")
+    with zipfile.ZipFile(deflated, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for n, blob in members.items():
+            z.writestr(n, blob)
+    np.testing.assert_array_equal(keras.models.load_model(deflated).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_config_declaring_a_huge_model_is_refused_before_anything_is_allocated(tmp_path):
+    """The loader builds the model from config.json on the meta device first and checks every declared
+    weight against the file's datasets: a tiny .keras whose config asks for a 400 GB kernel costs nothing."""
+    import json
+    import tracemalloc
+    import zipfile
+
+    import initium
+
+    model = initium.Sequential([initium.Input((4,)), initium.layers.Dense(3)])
+    good = tmp_path / "good.keras"
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    config = json.loads(entries["config.json"])
+    config["config"]["layers"][0]["config"]["batch_shape"] = [None, 100_000]
+    config["config"]["layers"][1]["config"]["units"] = 1_000_000
+    config["config"]["layers"][1]["build_config"] = {"input_shape": [None, 100_000]}
+    entries["config.json"] = json.dumps(config).encode()
+    huge = tmp_path / "huge.keras"
+    with zipfile.ZipFile(huge, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"(?s){re.escape(str(huge))}.*weight 'kernel' has shape \(100000, 1000000\) "
+                                             r"in the model but \(4, 3\) in the file"):
+            initium.models.load_model(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    assert initium.models.load_model(good).layers[0].kernel.shape == (4, 3)  # the untampered file still loads

@@ -1,8 +1,9 @@
 """Saving and loading: Keras 3 ``.keras`` archives and ``.weights.h5`` files, and the name registry.
 
 The registry itself lives in the leaf module ``initium.registry`` (re-exported here under Keras's
-names); the file format (``initium.saving.keras_format``) sits above the models and is imported on
-first use, so importing this package stays light and below nothing.
+names), and ``serialize_keras_object``/``deserialize_keras_object`` in ``initium.utils``; the file
+format (``initium.saving.keras_format``) sits above the models and is imported on first use, so
+importing this package stays light and below nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from initium.registry import (
     get_registered_object,
     register_keras_serializable,
 )
+from initium.utils.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "register_keras_serializable",
@@ -25,6 +27,8 @@ __all__ = [
     "custom_object_scope",
     "CustomObjectScope",
     "get_custom_objects",
+    "serialize_keras_object",
+    "deserialize_keras_object",
     "load_model",
     "save_model",
     "load_weights",

@@ -17,9 +17,22 @@ What loading does, and does not do:
 - Classes come only from initium's registry, ``custom_objects`` and registered classes; a
   ``Lambda`` layer or an unknown class or module is refused with the name and the fix. Nothing is
   unpickled, evaluated or imported by a name read from a file.
+- A malformed ``config.json`` or ``metadata.json`` (wrong types, deep nesting, a bad
+  ``compile_config``) is a ``ValueError`` naming the file and where in the config it failed
+  (``initium.layers.serialization``); nesting is bounded before anything recurses.
 - Zip entries are read by exact name with size limits (``initium.saving.archive``).
+- The HDF5 weights are read as untrusted data (``initium.saving.h5``): links, external raw
+  storage, virtual datasets, unknown filters, chunkings that decompress far past a dataset's size,
+  group trees nested too deep or linked twice, and non-real dtypes are refused; any damage is a
+  ``ValueError`` naming the file and the object. A dataset is read only once its declared shape
+  equals the weight's, so loading allocates what the model needs, whatever the file declares. A
+  ``.keras``'s ``model.weights.h5`` is read in place from the archive (CRC-checked), not copied.
 - Weights are allocated without running the initializers (``skip_initialization``), then filled
-  from the file; every shape is checked before any weight is written.
+  from the file, all or nothing: every layer weight and the optimizer state are checked, and every
+  dataset read, before anything of the model or its optimizer is written. An optimizer state saved
+  before the optimizer was built (Keras's ``compile`` then ``save``: iteration and learning rate
+  only) is skipped with Keras's warning, as Keras does; any other mismatch is an error
+  (``skip_mismatch=True`` loads what fits).
 - initium adds ``metadata.json["initium"]``: the random generator, its transform version, the
   global seed and each weight's recorded Philox keys, so a loaded model can be re-initialized
   exactly as it was born (``layer.reinitialize(replay=True)``). Keras ignores the key.
@@ -27,18 +40,23 @@ What loading does, and does not do:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import io
 import json
 import os
 import re
+import warnings
 import zipfile
 from typing import Any, Iterator
 
 import numpy as np
 import torch
 
-from initium.saving.archive import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, SafeArchive, atomic_write, atomic_write_with
+from initium.saving.archive import (MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, Member, SafeArchive, atomic_write,
+                                   atomic_write_with)
+from initium.saving.h5 import Array, WeightsFile
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "KERAS_FORMAT_VERSION"]
 
@@ -64,6 +82,18 @@ def _own_variables(obj: Any) -> list[torch.Tensor]:
     return list(obj._ordered_own()) if isinstance(obj, Layer) else []
 
 
+def _stored(obj: Any) -> tuple[list[tuple[str, torch.Tensor]], bool]:
+    """``obj``'s ``vars`` datasets as ``(name, tensor)``, and whether the names are the layer's own.
+
+    Keras names them ``0..n-1`` over the own variables; a layer with ``stored_tensors()`` names its
+    own (TorchModuleWrapper: its module's ``state_dict``, buffers included, as Keras writes it).
+    """
+    named = getattr(obj, "stored_tensors", None)
+    if callable(named):
+        return list(named().items()), True
+    return [(str(i), v) for i, v in enumerate(_own_variables(obj))], False
+
+
 def _walk(obj: Any, path: str, seen: set[int], include_optimizer: bool) -> Iterator[tuple[str, Any]]:
     """Yield ``(path, object)`` for ``obj`` and every saveable under it, with Keras's paths."""
     from initium.layers.layer import Layer
@@ -87,7 +117,12 @@ def _walk(obj: Any, path: str, seen: set[int], include_optimizer: bool) -> Itera
         # Keras walks a subclassed model's attributes in sorted order, `layers` (a list) among them:
         # a layer is saved under the first name that reaches it.
         children.append(("layers", torch.nn.ModuleList(obj.layers)))
-    for name, child in sorted(children, key=lambda item: _natural_key(item[0])):
+    # Keras walks private attributes too, after the public ones. Those holding weights are walked here
+    # (GroupQueryAttention's `_query_dense`); the others would only add empty groups.
+    private = [(name, child) for name, child in obj.named_children()
+               if name.startswith("_") and isinstance(child, Layer) and child.weights]
+    by_name = lambda item: _natural_key(item[0])  # noqa: E731
+    for name, child in sorted(children, key=by_name) + sorted(private, key=by_name):
         if isinstance(child, torch.nn.ModuleList):
             yield from _walk_container(list(child), f"{prefix}{name}", seen, include_optimizer)
         elif isinstance(child, Layer):
@@ -101,7 +136,9 @@ def _walk(obj: Any, path: str, seen: set[int], include_optimizer: bool) -> Itera
 def _walk_container(items: list, path: str, seen: set[int], include_optimizer: bool) -> Iterator[tuple[str, Any]]:
     used: dict[str, int] = {}
     for item in items:
-        name = _snake(type(item).__name__)
+        # Keras keys a layer by its Python class, which a class may name apart from its public name
+        # (`_keras_class_name`: GroupQueryAttention is Keras's GroupedQueryAttention).
+        name = _snake(type(item).__dict__.get("_keras_class_name", type(item).__name__))
         if name in used:
             used[name] += 1
             name = f"{name}_{used[name]}"
@@ -137,11 +174,11 @@ def _write_h5(model: Any, target: Any, include_optimizer: bool = True) -> None:
             group = f.require_group(_vars_group(path))
             group.attrs["name"] = str(getattr(obj, "name", ""))
             if path == "optimizer":
-                arrays = _optimizer_arrays(obj, model)
+                named = [(str(i), arr) for i, arr in enumerate(_optimizer_arrays(obj, model))]
             else:
-                arrays = [v.detach().cpu().numpy() for v in _own_variables(obj)]
-            for i, arr in enumerate(arrays):
-                group.create_dataset(str(i), data=arr)
+                named = [(key, v.detach().cpu().numpy()) for key, v in _stored(obj)[0]]
+            for key, arr in named:
+                group.create_dataset(key, data=arr)
 
 
 def _provenance(model: Any) -> dict[str, Any]:
@@ -221,131 +258,179 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
 
 
 # ------------------------------------------------------------------------------------------- reading
-def _open_h5(source: Any, where: str) -> Any:
-    import h5py
-
-    try:
-        return h5py.File(source, "r")
-    except (OSError, ValueError) as e:
-        raise ValueError(f"Cannot read the weights in {where}: not a valid HDF5 file (truncated, corrupted or "
-                         f"a different format). ({e})") from None
+_OPTIMIZER_VARS = "optimizer/vars"
 
 
-def _read_group(group: Any, where: str, gpath: str) -> list[np.ndarray]:
-    import h5py
+@contextlib.contextmanager
+def _open_h5(source: str | Member, where: str, model: Any) -> Iterator[WeightsFile]:
+    """The weights file ``source`` (a path, or a checked archive member) for ``model``, vetted (``initium.saving.h5``).
 
-    keys = list(group.keys())
-    if not all(k.isdigit() for k in keys):
-        raise ValueError(f"{where}: the group `{gpath}` holds entries {keys}; expected datasets named 0, 1, ...")
-    keys.sort(key=int)
-    if keys != [str(i) for i in range(len(keys))]:
-        raise ValueError(f"{where}: the group `{gpath}` has datasets {keys}; expected 0..{len(keys) - 1}.")
+    Groups may nest as deep as ``model``'s own weight groups (or the reader's default limit).
+    """
+    depth = max(len(_vars_group(path).split("/")) for path, _ in _entries(model, include_optimizer=False))
+    with contextlib.ExitStack() as stack:
+        raw = source if isinstance(source, str) else stack.enter_context(source.open())
+        yield stack.enter_context(WeightsFile(raw, where, max_depth=depth))
+
+
+def _preview(items: list, n: int = 8) -> str:
+    """The first ``n`` items and their count, for messages about groups that may hold thousands."""
+    shown = ", ".join(repr(k) for k in items[:n])
+    return f"[{shown}{', ...' if len(items) > n else ''}] ({len(items)} entries)"
+
+
+def _group_arrays(group: dict[str, Array | None], where: str, gpath: str) -> list[Array]:
+    """The datasets ``0..n-1`` of a ``vars`` group, in order (their shapes and dtypes; nothing is read).
+
+    Names are compared as exact strings, never parsed: ``'00'``, ``'²'`` (``str.isdigit`` is True,
+    ``int`` fails) or 5,000 digits are simply not ``'0'``.
+    """
+    names = sorted(group)
+    expected = [str(i) for i in range(len(names))]
+    if set(names) != set(expected):
+        raise ValueError(f"{where}: the group `{gpath}` holds {_preview(names)}; expected datasets named "
+                         f"0..{len(names) - 1}.")
     out = []
-    for k in keys:
-        ds = group[k]
-        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: `{gpath}/{k}` is not a numeric array.")
-        out.append(ds[()])
+    for name in expected:
+        array = group[name]
+        if array is None:
+            raise ValueError(f"{where}: `{gpath}/{name}` is a group; expected a numeric array.")
+        out.append(array)
     return out
 
 
-def _load_h5(model: Any, f: Any, where: str, skip_mismatch: bool, load_optimizer: bool) -> None:
-    """Check every weight of ``model`` against the file, then (only if all agree) assign them."""
-    import h5py
+def _named_arrays(group: dict[str, Array | None], where: str, gpath: str, names: list[str]) -> list[Array]:
+    """The datasets ``names`` of a ``vars`` group, in that order (a layer that names its own)."""
+    for name in names:
+        if group[name] is None:
+            raise ValueError(f"{where}: `{gpath}/{name}` is a group; expected a numeric array.")
+    return [group[name] for name in names]
 
-    entries = _entries(model, include_optimizer=load_optimizer)
-    plan: list[tuple[torch.Tensor, np.ndarray]] = []
+
+def _plan_layers(model: Any, f: WeightsFile, where: str) -> tuple[list[tuple[torch.Tensor, Array]], list[str]]:
+    """Pair each layer weight with its dataset by shape; what does not fit becomes a problem (nothing read)."""
+    plan: list[tuple[torch.Tensor, Array]] = []
     problems: list[str] = []
-    expected_groups = set()
-    optimizer_arrays = None
-    for path, obj in entries:
+    expected: set[str] = set()
+    for path, obj in _entries(model, include_optimizer=False):
         gpath = _vars_group(path)
-        expected_groups.add(gpath)
-        if path == "optimizer":
-            if gpath in f:
-                optimizer_arrays = _read_group(f[gpath], where, gpath)
-            continue
-        variables = _own_variables(obj)
+        expected.add(gpath)
+        stored, own_names = _stored(obj)
+        variables = [v for _, v in stored]
+        shown = [key if own_names else v.name for key, v in stored]
         label = f"layer '{obj.name}' ({type(obj).__name__}, file group `{gpath}`)"
-        group = f.get(gpath)
-        if group is None or not isinstance(group, h5py.Group):
+        group = f.group(gpath)
+        if group is None:
             if variables:
                 problems.append(f"{label}: the file has no weights for it (expected {len(variables)}: "
-                                f"{[v.name for v in variables]}).")
+                                f"{shown}).")
             continue
-        arrays = _read_group(group, where, gpath)
+        if own_names and sorted(group) != sorted(shown):
+            problems.append(f"{label}: expected the datasets {shown}, the file has {_preview(sorted(group))}.")
+            continue
+        arrays = _named_arrays(group, where, gpath, shown) if own_names else _group_arrays(group, where, gpath)
         if len(arrays) != len(variables):
-            problems.append(f"{label}: expected {len(variables)} weights {[v.name for v in variables]}, "
+            problems.append(f"{label}: expected {len(variables)} weights {shown}, "
                             f"the file has {len(arrays)}.")
             continue
-        for v, arr in zip(variables, arrays):
-            if tuple(arr.shape) != tuple(v.shape):
-                problems.append(f"{label}: weight '{v.name}' has shape {tuple(v.shape)} in the model but "
-                                f"{tuple(arr.shape)} in the file.")
+        for what, v, array in zip(shown, variables, arrays):
+            if array.shape != tuple(v.shape):
+                problems.append(f"{label}: weight '{what}' has shape {tuple(v.shape)} in the model but "
+                                f"{array.shape} in the file.")
             else:
-                plan.append((v, arr))
-    extra = []
+                plan.append((v, array))
+    unmatched = sorted(g for g in f.group_paths() if g.rsplit("/", 1)[-1] == "vars" and f.group(g)
+                       and g not in expected and g.split("/", 1)[0] != "optimizer")
+    problems += [f"the file has weights at `{g}` that match no layer of model '{model.name}'." for g in unmatched]
+    return plan, problems
 
-    def visit(name: str, node: Any) -> None:
-        if isinstance(node, h5py.Group) and name.split("/")[-1] == "vars" and len(node) and name not in expected_groups:
-            if not name.startswith("optimizer"):
-                extra.append(name)
 
-    f.visititems(visit)
-    for name in extra:
-        problems.append(f"the file has weights at `{name}` that match no layer of model '{model.name}'.")
+def _optimizer_shapes(optimizer: Any, model: Any) -> list[tuple[int, ...]]:
+    """The shapes of ``optimizer.variables`` once built for ``model``, without building it (a built copy)."""
+    if not optimizer.built:
+        optimizer = copy.deepcopy(optimizer)
+        optimizer.build(list(model.trainable_weights))
+    return [tuple(v.shape) for v in optimizer.variables]
+
+
+def _plan_optimizer(model: Any, f: WeightsFile, where: str) -> tuple[list[Array] | None, str | None, str | None]:
+    """The optimizer state to load: ``(arrays, problem, notice)``; arrays is None when nothing is loaded.
+
+    A file saved before its optimizer was built (Keras saves ``compile`` then ``save`` with just the
+    iteration count and learning rate) is skipped with Keras's warning text, as Keras does.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    group = f.group(_OPTIMIZER_VARS)
+    if optimizer is None or group is None:
+        return None, None, None
+    arrays = _group_arrays(group, where, _OPTIMIZER_VARS)
+    saved = [a.shape for a in arrays]
+    shapes = _optimizer_shapes(optimizer, model)
+    if saved == shapes:
+        return arrays, None, None
+    saved_before_build = 0 < len(saved) <= 2 < len(shapes) and saved == shapes[:len(saved)] == [()] * len(saved)
+    if saved_before_build:  # only the iteration count and learning rate: Keras's exact warning
+        return None, None, (f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
+                            f"{len(shapes)} variables whereas the saved optimizer has {len(saved)} variables. ")
+    return None, (f"the optimizer state in the file ({len(saved)} variables, shapes {_preview(saved, 4)}) does not "
+                  f"match {type(optimizer).__name__} '{optimizer.name}' of this model ({len(shapes)} variables, "
+                  f"shapes {_preview(shapes, 4)}). Compile with the optimizer the file was saved with, or load with "
+                  "compile=False."), None
+
+
+def _load_h5(model: Any, f: WeightsFile, where: str, skip_mismatch: bool, load_optimizer: bool) -> None:
+    """Check every weight (and the optimizer state) against the file, read what fits, then assign it all.
+
+    Nothing of the model or its optimizer changes unless every check passed (or ``skip_mismatch``)
+    and every read succeeded.
+    """
+    plan, problems = _plan_layers(model, f, where)
+    optimizer_arrays, problem, notice = _plan_optimizer(model, f, where) if load_optimizer else (None, None, None)
+    problems += [problem] if problem else []
     if problems and not skip_mismatch:
         raise ValueError(f"A total of {len(problems)} objects could not be loaded from {where} into model "
                          f"'{model.name}' (pass skip_mismatch=True to load the rest):\n- " + "\n- ".join(problems))
+    values = [(v, f.read(array)) for v, array in plan]
+    optimizer_values = [f.read(array) for array in optimizer_arrays] if optimizer_arrays is not None else None
+    if notice:
+        warnings.warn(notice, stacklevel=4)
     with torch.no_grad():
-        for v, arr in plan:
-            v.copy_(torch.from_numpy(np.ascontiguousarray(arr)).to(dtype=v.dtype, device=v.device))
-    if optimizer_arrays is not None and load_optimizer and getattr(model, "optimizer", None) is not None:
-        _load_optimizer(model, optimizer_arrays, where, skip_mismatch)
-
-
-def _load_optimizer(model: Any, arrays: list[np.ndarray], where: str, skip_mismatch: bool) -> None:
-    optimizer = model.optimizer
-    if not optimizer.built:
-        optimizer.build([v for v in model.trainable_weights])
-    targets = optimizer.variables
-    shapes_ok = len(targets) == len(arrays) and all(tuple(t.shape) == tuple(a.shape) for t, a in zip(targets, arrays))
-    if not shapes_ok:
-        if skip_mismatch:
-            return
-        raise ValueError(f"{where}: the optimizer state in the file ({len(arrays)} variables) does not match "
-                         f"{type(optimizer).__name__} '{optimizer.name}' of this model ({len(targets)} variables). "
-                         "Compile with the optimizer the file was saved with, or load with compile=False.")
-    with torch.no_grad():
-        for t, a in zip(targets, arrays):
-            t.copy_(torch.as_tensor(np.asarray(a)).to(dtype=t.dtype, device=t.device))
+        for v, arr in values:
+            v.copy_(torch.from_numpy(arr).to(dtype=v.dtype, device=v.device))
+        if optimizer_values is not None:
+            optimizer = model.optimizer
+            if not optimizer.built:
+                optimizer.build(list(model.trainable_weights))
+            for t, arr in zip(optimizer.variables, optimizer_values):
+                t.copy_(torch.from_numpy(arr).to(dtype=t.dtype, device=t.device))
 
 
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False) -> None:
-    """Fill ``model``'s weights from a ``.weights.h5`` or ``.keras`` file (Keras's or initium's)."""
+    """Fill ``model``'s weights from a ``.weights.h5`` or ``.keras`` file (Keras's or initium's).
+
+    All or nothing: on any error the model and its optimizer are as they were.
+    """
     path = os.fspath(filepath)
     if str(path).endswith(".keras"):
         with SafeArchive(path) as archive:
-            data = archive.read(_WEIGHTS, MAX_WEIGHTS_BYTES)
-        with _open_h5(io.BytesIO(data), path) as f:
-            _load_h5(model, f, path, skip_mismatch, load_optimizer=True)
-        return
-    if not str(path).endswith(".weights.h5"):
+            source: str | Member = archive.member(_WEIGHTS, MAX_WEIGHTS_BYTES)
+    elif not str(path).endswith(".weights.h5"):
         raise ValueError(f"File format not supported: filepath={path}. initium reads Keras 3 `.keras` files and "
                          "`.weights.h5` files.")
-    if not os.path.exists(path):
+    elif not os.path.exists(path):
         raise FileNotFoundError(f"No file found at {path}")
-    if os.path.getsize(path) == 0:
+    elif os.path.getsize(path) == 0:
         raise ValueError(f"The file {path} is empty; expected a `.weights.h5` HDF5 file.")
-    with _open_h5(path, path) as f:
+    else:
+        source = path
+    with _open_h5(source, path, model) as f:
         _load_h5(model, f, path, skip_mismatch, load_optimizer=True)
 
 
 def _parse_json(raw: bytes, name: str, path: str) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"`{name}` in {path} is not valid JSON ({e}).") from None
+    from initium.layers.serialization import parse_config_json
+
+    return parse_config_json(raw, f"`{name}` in {path}")
 
 
 def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None, compile: bool = True,
@@ -355,8 +440,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     ``safe_mode`` is accepted for Keras compatibility; initium is always safe (``safe_mode=False``
     does not enable anything: no code stored in a file is ever run).
     """
-    from initium import initializers, registry
-    from initium.layers.serialization import deserialize
+    from initium import backend, initializers, registry
+    from initium.layers.serialization import deserialize_file_config
 
     path = os.fspath(filepath)
     if str(path).endswith(".weights.h5"):
@@ -371,25 +456,38 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     with SafeArchive(path) as archive:
         config = _parse_json(archive.read(_CONFIG, MAX_JSON_BYTES), _CONFIG, path)
         metadata = _parse_json(archive.read(_METADATA, MAX_JSON_BYTES), _METADATA, path) if _METADATA in archive else {}
-        weights = archive.read(_WEIGHTS, MAX_WEIGHTS_BYTES)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"`config.json` in {path} is not a model config (expected a dict with 'class_name').")
-    try:
-        with registry.custom_object_scope(custom_objects or {}), initializers.skip_initialization():
-            model = deserialize(config, custom_objects=custom_objects)
-    except (ValueError, TypeError) as e:
-        raise type(e)(f"Cannot load {path}: {e}") from None
-    except (KeyError, AttributeError, IndexError) as e:
-        raise ValueError(f"Cannot load {path}: its config is malformed ({type(e).__name__}: {e}).") from None
-    if not model.built:
-        raise ValueError(f"Cannot load {path}: the model could not be built from its config (no input shape).")
+        weights = archive.member(_WEIGHTS, MAX_WEIGHTS_BYTES)
+    with registry.custom_object_scope(custom_objects or {}), initializers.skip_initialization():
+        # First on the meta device (shapes, no memory): every weight the config declares must be a
+        # dataset of that shape in the file, so a small file cannot make the loader allocate a huge model.
+        with backend.device("meta"), backend.preserved_names():
+            shadow = deserialize_file_config(config, custom_objects, path)
+        with _open_h5(weights, path, shadow) as f:
+            _, problems = _plan_layers(shadow, f, path)
+        if problems:
+            raise ValueError(f"A total of {len(problems)} objects could not be loaded from {path} into model "
+                             f"'{shadow.name}':\n- " + "\n- ".join(problems))
+        model = deserialize_file_config(config, custom_objects, path)
     compile_config = config.get("compile_config")
     if compile and compile_config:
-        model.compile_from_config(compile_config)
-    with _open_h5(io.BytesIO(weights), path) as f:
+        _compile_from_file(model, compile_config, path)
+    with _open_h5(weights, path, model) as f:
         _load_h5(model, f, path, skip_mismatch=False, load_optimizer=bool(compile and compile_config))
     _restore_provenance(model, metadata.get("initium") if isinstance(metadata, dict) else None)
     return model
+
+
+def _compile_from_file(model: Any, compile_config: Any, path: str) -> None:
+    """``model.compile_from_config`` on a file's ``compile_config``: failures name the file."""
+    from initium.layers.serialization import MAX_STRUCTURE_DEPTH, config_error, structure_depth
+
+    if structure_depth(compile_config) > MAX_STRUCTURE_DEPTH:
+        raise ValueError(f"Cannot load {path} (config.json, at compile_config): it nests more than "
+                         f"{MAX_STRUCTURE_DEPTH} levels deep; a compile config nests a few.")
+    try:
+        model.compile_from_config(compile_config)
+    except Exception as e:
+        raise config_error(path, e, where="compile_config") from e
 
 
 def _restore_provenance(model: Any, info: Any) -> None:
@@ -401,6 +499,11 @@ def _restore_provenance(model: Any, info: Any) -> None:
     for path, obj in _entries(model, include_optimizer=False):
         for i, v in enumerate(_own_variables(obj)):
             rec = keys.get(f"{_vars_group(path)}/{i}")
-            if isinstance(rec, list) and all(isinstance(k, list) and len(k) == 2 and
-                                             all(isinstance(n, int) for n in k) for k in rec):
-                v.init_keys = tuple((int(a), int(b)) for a, b in rec)
+            if isinstance(rec, list) and all(isinstance(k, list) and len(k) == 2 and all(_is_word(n) for n in k)
+                                             for k in rec):
+                v.init_keys = tuple((a, b) for a, b in rec)
+
+
+def _is_word(n: Any) -> bool:
+    """A Philox key half: an integer in [0, 2**64) (a malformed record is ignored, not trusted)."""
+    return type(n) is int and 0 <= n < 1 << 64

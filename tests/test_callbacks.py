@@ -727,8 +727,11 @@ def test_model_checkpoint_filename_checks():
         callbacks.ModelCheckpoint("m.keras", save_freq="batch")
     for cls in (keras.callbacks.ModelCheckpoint, callbacks.ModelCheckpoint):
         cls("m.keras")
-        cls("m.h5")
         cls("w.weights.h5", save_weights_only=True)
+    keras.callbacks.ModelCheckpoint("m.h5")  # Keras takes the legacy model format, which initium cannot write:
+    with pytest.raises(ValueError, match=r"must end in `.keras` \(Keras model format\). Received: filepath=m.h5\. "
+                                         r"initium does not write Keras 2's legacy `.h5`"):
+        callbacks.ModelCheckpoint("m.h5")  # refused when made, not after the first epoch's training
 
 
 def _ckpt_run(cls, tmp_path, seq, **kwargs):
@@ -818,3 +821,116 @@ def test_terminate_on_nan_model_built_during_failing_step_warns():
                                          r"weights to restore"):
         cb.on_train_batch_end(0, LazyLogs(lambda: {"loss": float("nan")}))
     assert model.stop_training and not cb.restored
+
+
+# ------------------------------------------------------------------ through a real fit and real files
+
+def _regression(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32") + 0.1).astype("float32")
+    return x, y
+
+
+def _compiled(seed=0, optimizer="adam", lr=0.01):
+    initium.utils.set_random_seed(seed)
+    model = initium.Sequential([initium.Input((3,)), initium.layers.Dense(4, activation="tanh"),
+                                initium.layers.Dense(1)])
+    opt = initium.optimizers.get({"class_name": optimizer, "config": {"learning_rate": lr}})
+    model.compile(optimizer=opt, loss="mse")
+    return model
+
+
+class _Interrupt(callbacks.Callback):
+    """Raises in the middle of epoch ``epoch`` (after ``batch``), as a crash or a Ctrl-C would."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt("simulated crash")
+
+
+def test_backup_and_restore_resumes_a_real_fit_to_the_same_weights(tmp_path):
+    x, y = _regression()
+    reference = _compiled(seed=1)
+    initial = reference.get_weights()
+    reference.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0)  # uninterrupted
+
+    backup = tmp_path / "backup"
+    crashed = _compiled(seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        crashed.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0,
+                    callbacks=[callbacks.BackupAndRestore(backup), _Interrupt(epoch=3, batch=4)])
+    assert torch.load(backup / "latest.pt", weights_only=True)["epoch"] == 3  # epochs 0-2 finished
+
+    resumed = _compiled(seed=7)  # another process: other initial weights, a fresh optimizer
+    assert not all(np.array_equal(a, b) for a, b in zip(resumed.get_weights(), initial))
+    seen = []
+    history = resumed.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0,
+                          callbacks=[callbacks.BackupAndRestore(backup),
+                                     callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(e))])
+    assert seen == [3, 4] and history.epoch == [3, 4]  # the interrupted epoch restarts from its first batch
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(resumed.optimizer.variables, reference.optimizer.variables):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not backup.exists()  # a finished fit deletes the backup
+
+
+def test_model_checkpoint_save_best_only_through_a_real_fit(tmp_path):
+    x, y = _regression(n=64, seed=0)
+    vx, vy = _regression(n=32, seed=1)
+    model = _compiled(seed=3, optimizer="sgd", lr=0.05)
+    # validation targets half-way between the untrained and the trained predictions: val_loss falls, then rises
+    vy = 0.5 * (model.predict(vx, verbose=0) + vy)
+    weights_at = {}
+    record = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: weights_at.__setitem__(e + 1, model.get_weights()))
+    path = str(tmp_path / "best-{epoch:02d}.keras")
+    history = model.fit(x, y, epochs=8, batch_size=16, shuffle=False, verbose=0, validation_data=(vx, vy),
+                        callbacks=[record, callbacks.ModelCheckpoint(path, save_best_only=True)])
+    val = history.history["val_loss"]
+    expected, best = [], np.inf
+    for epoch, v in enumerate(val, start=1):
+        if v < best:
+            expected.append(epoch)
+            best = v
+    assert 1 < len(expected) < len(val), val  # the run has both improving and non-improving epochs
+    assert sorted(os.listdir(tmp_path)) == [f"best-{e:02d}.keras" for e in expected]
+    for epoch in expected:  # each file is a loadable model holding that epoch's weights
+        loaded = initium.models.load_model(tmp_path / f"best-{epoch:02d}.keras")
+        for a, b in zip(loaded.get_weights(), weights_at[epoch]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_weights_every_epoch_through_a_real_fit(tmp_path):
+    x, y = _regression()
+    model = _compiled(seed=4)
+    path = str(tmp_path / "w-{epoch}-{loss:.3f}.weights.h5")
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0,
+                        callbacks=[callbacks.ModelCheckpoint(path, monitor="loss", save_weights_only=True)])
+    names = sorted(os.listdir(tmp_path))
+    assert names == sorted(f"w-{e + 1}-{loss:.3f}.weights.h5" for e, loss in enumerate(history.history["loss"]))
+    fresh = _compiled(seed=9)
+    fresh.load_weights(tmp_path / f"w-3-{history.history['loss'][2]:.3f}.weights.h5")  # the last epoch's file
+    for a, b in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_terminate_on_nan_stops_a_real_diverging_fit(capsys):
+    x, y = _regression(n=256)
+    y = y * 1e3
+    model = _compiled(seed=5, optimizer="sgd", lr=10.0)  # diverges to inf/NaN within a few steps
+    history = model.fit(x, y, epochs=20, batch_size=8, verbose=0, callbacks=[callbacks.TerminateOnNaN()])
+    assert len(history.epoch) == 1 and model.stop_training  # stopped inside the first epoch
+    assert "Invalid loss, terminating training" in capsys.readouterr().out
+    assert all(np.isfinite(w).all() for w in model.get_weights())  # the last finite step's weights
+    without = _compiled(seed=5, optimizer="sgd", lr=10.0)
+    unchecked = without.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert not np.isfinite(unchecked.history["loss"][-1])  # the same run, unguarded, ends in NaN/inf

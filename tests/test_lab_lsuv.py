@@ -1,8 +1,14 @@
-"""LSUV (Mishkin & Matas 2016): unit pre-activation variance per layer on the calibration batch."""
+"""LSUV (Mishkin & Matas 2016): unit pre-activation variance per layer on the calibration batch.
+
+The variances are checked three ways: by LSUV's own result, by ``report`` (which shares LSUV's taps),
+and independently of both: a manual forward with torch ops for the Dense stacks, and forward hooks
+written here plus torch's convolution functions for the convolutional model.
+"""
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import initium as keras
 from initium import initializers, layers
@@ -29,6 +35,57 @@ def _pre_vars(model, x):
     return {row["layer"]: row["pre_var"] for row in rep.layers}
 
 
+def _manual_dense_pre_vars(model, x):
+    """A Dense-ReLU stack run by hand with torch ops, layer by layer: each layer's pre-activation
+    variance (float64, over batch and units). The manual output must be the model's output."""
+    h = torch.as_tensor(x)
+    out = {}
+    for i, la in enumerate(model.layers):
+        z = h @ la.kernel.detach() + la.bias.detach()
+        out[la.name] = float(z.double().var(unbiased=False))
+        h = torch.relu(z) if i < len(model.layers) - 1 else z
+    torch.testing.assert_close(h, torch.as_tensor(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-5)
+    return out
+
+
+def _conv_pre_activation(layer, x):
+    """The pre-activation of a Conv2D / DepthwiseConv2D / SeparableConv2D (valid padding, stride 1,
+    channels last) on its input ``x``, with torch's convolution functions."""
+    xc = x.permute(0, 3, 1, 2)
+    kind = type(layer).__name__
+    if kind == "Conv2D":
+        z = F.conv2d(xc, layer.kernel.detach().permute(3, 2, 0, 1))
+    elif kind == "DepthwiseConv2D":
+        kh, kw, c, m = layer.kernel.shape
+        z = F.conv2d(xc, layer.kernel.detach().permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw), groups=c)
+    else:  # SeparableConv2D: depthwise, then pointwise
+        kh, kw, c, m = layer.depthwise_kernel.shape
+        d = F.conv2d(xc, layer.depthwise_kernel.detach().permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw), groups=c)
+        z = F.conv2d(d, layer.pointwise_kernel.detach().permute(3, 2, 0, 1))
+    return z + layer.bias.detach().view(1, -1, 1, 1)
+
+
+def _hooked_conv_pre_vars(model, x, names):
+    """Forward hooks (written here) keep each named layer's input on a plain forward pass; the
+    pre-activation is recomputed from it with torch ops."""
+    seen = {}
+
+    def keep_input(name):
+        def hook(module, args, output):  # returns None: the output is left as it is
+            seen.setdefault(name, args[0].detach())
+        return hook
+
+    handles = [la.register_forward_hook(keep_input(la.name)) for la in model.layers if la.name in names]
+    try:
+        with torch.no_grad():
+            model(torch.as_tensor(x), training=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return {name: float(_conv_pre_activation(model.get_layer(name), seen[name]).double().var(unbiased=False))
+            for name in names}
+
+
 @pytest.mark.parametrize("tol", [0.1, 0.01])
 def test_every_hidden_layer_has_unit_variance_within_tol_and_the_output_layer_is_left_alone(x, tol):
     irandom.set_random_seed(1)
@@ -37,9 +94,10 @@ def test_every_hidden_layer_has_unit_variance_within_tol_and_the_output_layer_is
     result = lsuv(model, x, tol=tol)
     hidden = [la.name for la in model.layers[:-1]]
     assert [r["layer"] for r in result] == hidden
-    measured = _pre_vars(model, x)
+    measured, manual = _pre_vars(model, x), _manual_dense_pre_vars(model, x)
     for name in hidden:
         assert abs(measured[name] - 1.0) < tol, (name, measured[name])
+        assert abs(manual[name] - 1.0) < tol, (name, manual[name])
     for r in result:
         assert abs(r["var_after"] - 1.0) < tol and r["iterations"] <= 10
     # the PyTorch reference's zero bias, and orthogonal kernels up to the scale found
@@ -52,6 +110,7 @@ def test_every_hidden_layer_has_unit_variance_within_tol_and_the_output_layer_is
     # Negative control: without LSUV the same Glorot stack halves the variance at every ReLU layer.
     plain = _mlp()
     assert _pre_vars(plain, x)[plain.layers[-2].name] < 0.2
+    assert _manual_dense_pre_vars(plain, x)[plain.layers[-2].name] < 0.2
 
 
 def test_convolutions_batchnorm_depthwise_and_separable(x):
@@ -66,11 +125,17 @@ def test_convolutions_batchnorm_depthwise_and_separable(x):
         layers.Dense(10),
     ])
     xi = x.reshape(-1, 8, 8, 1)
+    names = [model.layers[i].name for i in (0, 2, 3)]
+    # Negative control for the independent measure: before LSUV the layers are not at unit variance.
+    before = _hooked_conv_pre_vars(model, xi, names)
+    assert max(abs(v - 1.0) for v in before.values()) > 0.2, before
     result = lsuv(model, xi, tol=0.05)
-    assert [r["layer"] for r in result] == [model.layers[i].name for i in (0, 2, 3)]
+    assert [r["layer"] for r in result] == names
     measured = _pre_vars(model, xi)
+    hooked = _hooked_conv_pre_vars(model, xi, names)
     for r in result:
         assert abs(measured[r["layer"]] - 1.0) < 0.05, (r, measured)
+        assert abs(hooked[r["layer"]] - 1.0) < 0.05, (r, hooked)
 
 
 def test_output_layer_included_on_request_and_layer_choice(x):

@@ -221,3 +221,68 @@ def test_model_from_config_dispatches_functional():
     f = keras.Model(a, layers.Dense(3, name="fd")(a))
     g = keras.Model.from_config(f.get_config())
     assert isinstance(g, models.Functional) and [l.name for l in g.layers] == ["fa", "fd"]
+
+
+# ------------------------------------------------------------------ summary's positions, expand_nested, layer_range
+
+def _nested(K):
+    """A functional model holding a Sequential, built alike in initium and in Keras."""
+    inner = K.Sequential([K.Input((4,)), K.layers.Dense(5, name="d1"), K.layers.Dense(6, name="d2")], name="inner")
+    inp = K.Input((4,), name="x")
+    return K.Model(inp, K.layers.Dense(2, name="head")(inner(inp)), name="fm")
+
+
+def _summary_rows(model, **kwargs):
+    """The first column of each table row, as printed."""
+    lines = []
+    model.summary(print_fn=lines.append, **kwargs)
+    text = "\n".join(lines)
+    return [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")], text
+
+
+@pytest.mark.parametrize("kwargs", [dict(expand_nested=True), dict(expand_nested=True, show_trainable=True),
+                                    dict(layer_range=("inner", "head")), dict(layer_range=("head", "inner")),
+                                    dict(layer_range=("x", "inner"), expand_nested=True), dict()])
+def test_summary_rows_match_keras(kwargs):
+    import keras as real
+
+    ours, _ = _summary_rows(_nested(keras), **kwargs)
+    theirs, _ = _summary_rows(_nested(real), **kwargs)
+    assert ours == theirs and ours
+
+
+def test_summary_expand_nested_indents_nested_layers():
+    rows, text = _summary_rows(_nested(keras), expand_nested=True)
+    assert rows == ["x (InputLayer)", "inner (Sequential)", "└ d1 (Dense)", "└ d2 (Dense)", "head (Dense)"]
+    assert "│    └ d1 (Dense)" in text and "Total params: 75" in text  # totals are the whole model's
+
+
+@pytest.mark.parametrize("bad, message", [
+    (("nope", "head"), r"Passed layer_names do not match the layer names in the model. Received: \('nope', 'head'\)"),
+    (("head",), r"layer_range must be a list or tuple of length 2. Received: layer_range = \('head',\) of length 1"),
+    ((1, 2), r"layer_range should contain string type only. Received: \(1, 2\)"),
+])
+def test_summary_layer_range_errors_are_keras(bad, message):
+    import keras as real
+
+    for model in (_nested(keras), _nested(real)):
+        with pytest.raises(ValueError, match=message):
+            model.summary(layer_range=bad, print_fn=lambda *a: None)
+
+
+def test_summary_positions_fractions_and_absolute():
+    m = mlp("pos")
+    _, text = _summary_rows(m, positions=[0.3, 0.5, 0.6, 0.8, 1.0], line_length=80)
+    table = [line for line in text.splitlines() if line.startswith(("┏", "│", "└"))]
+    assert {len(line) for line in table} == {80}
+    header = next(line for line in text.splitlines() if line.startswith("┏"))
+    # columns of 24/16/8/16/16 characters, each less its right border (the first, its left one too)
+    assert [len(part) for part in header[1:-1].split("┳")] == [22, 15, 7, 15, 15]
+    _, text = _summary_rows(m, positions=[20, 35, 45, 62, 75])
+    header = next(line for line in text.splitlines() if line.startswith("┏"))
+    assert [i for i, ch in enumerate(header, start=1) if ch in "┳┓"] == [20, 35, 45, 62, 75]  # the right edges
+    with pytest.raises(ValueError, match=r"`positions` must give the right edge of each of the 5 columns \(Layer "
+                                         r"\(type\), Output Shape, Param #, Kernel init, Bias init\)"):
+        m.summary(positions=[0.45, 0.8, 1.0], print_fn=lambda *a: None)
+    with pytest.raises(ValueError, match=r"Insufficient console width to print summary"):
+        m.summary(positions=[0.01, 0.5, 0.6, 0.8, 1.0], line_length=60, print_fn=lambda *a: None)

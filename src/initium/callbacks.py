@@ -847,7 +847,8 @@ class TerminateOnNaN(Callback):
     Cost, because you asked for it: twice the memory of weights + optimizer state on the device,
     one device copy per step, and one host synchronization per step (reading ``logs['loss']``).
     The loss in the batch logs is the epoch's running mean, which turns non-finite exactly at
-    the first non-finite batch loss.
+    the first non-finite batch loss. With ``compile(steps_per_execution=N)`` the hooks run once
+    per execution, so "batch" above reads "execution" (the copies are N steps apart).
     """
 
     def __init__(self, raise_error: bool = False) -> None:
@@ -1128,10 +1129,11 @@ class ModelCheckpoint(_MonitorCallback):
 
     ``filepath`` may hold ``str.format`` fields: ``{epoch}`` (1-based) and any log key
     (``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``), and ``{batch}`` with an integer ``save_freq``.
-    It must end in ``.weights.h5`` with ``save_weights_only=True``, else in ``.keras`` (or legacy
-    ``.h5``). With ``save_best_only`` it saves only when ``monitor`` improves on the best so far
-    (first compared with ``initial_value_threshold`` when given); when the key is missing it warns
-    and saves.
+    It must end in ``.weights.h5`` with ``save_weights_only=True``, else in ``.keras``; checked
+    when the callback is made (Keras also takes a legacy ``.h5`` model path, which initium cannot
+    write: it is refused here rather than after the first epoch). With ``save_best_only`` it saves
+    only when ``monitor`` improves on the best so far (first compared with
+    ``initial_value_threshold`` when given); when the key is missing it warns and saves.
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
@@ -1154,10 +1156,12 @@ class ModelCheckpoint(_MonitorCallback):
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must end in "
                     f"`.weights.h5` (Keras weights format). Received: filepath={self.filepath}"
                 )
-        elif not self.filepath.endswith((".keras", ".h5")):
+        elif not self.filepath.endswith(".keras"):
+            legacy = (" initium does not write Keras 2's legacy `.h5` model format; use a `.keras` path, or "
+                      "save_weights_only=True with a `.weights.h5` path.") if self.filepath.endswith(".h5") else ""
             raise ValueError(
                 "The filepath provided must end in `.keras` (Keras model format). Received: "
-                f"filepath={self.filepath}"
+                f"filepath={self.filepath}.{legacy}"
             )
 
     def on_epoch_begin(self, epoch: int, logs: Mapping | None = None) -> None:

@@ -230,13 +230,15 @@ class Metric:
 
     def add_variable(self, shape: Sequence[int] = (), initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "sum", name: str | None = None) -> torch.Tensor:
-        """Keras's ``add_variable``: a state tensor on the default device, tracked in ``variables``."""
-        from initium import initializers
+        """Keras's ``add_variable``: a non-trainable ``Variable`` (``assign``, ``assign_add``, ...) on the
+        default device, tracked in ``variables``."""
+        from initium.layers.variable import Variable
 
-        value = initializers.initialize(initializer if initializer is not None else "zeros", tuple(shape),
-                                        dtype=dtype or self._dtype, name=name)
-        self._user_variables.append(value)
-        return value
+        var = Variable(initializer if initializer is not None else "zeros", shape=tuple(shape),
+                       dtype=dtype or self._dtype, trainable=False, aggregation=aggregation,
+                       name=name or "variable", path=f"{self.name}/{name or 'variable'}")
+        self._user_variables.append(var)
+        return var
 
     def add_weight(self, shape: Sequence[int] = (), initializer: Any = None, dtype: Any = None,
                    name: str | None = None) -> torch.Tensor:

@@ -11,7 +11,7 @@ the base rate (Karpathy's "init well"; the TensorFlow imbalanced-data tutorial; 
 - linear outputs (regression): ``b = mean(y)``; the initial squared error is the variance of y.
 
 ``initium.initializers.PriorBias(y)`` is the same vector as an initializer for
-``Dense(..., bias_initializer=...)``. See BIAS_STUDY.md §4.
+``Dense(..., bias_initializer=...)``. See docs/bias_study_protocol.md §4.5.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 - ``ActivationMonitor``: a ``fit`` callback recording the same statistics during training.
 - ``lsuv(model, x)``, ``bias_from_priors(y)``: data-dependent initialization.
 - ``use_preset(model, "keras" | "torch" | "flax")`` / ``preset(...)``: other frameworks' defaults.
-- ``bias_study(...)``: the protocol of BIAS_STUDY.md §7 (``initium bias-study``).
+- ``bias_study(...)``: the protocol of docs/bias_study_protocol.md (``initium bias-study``).
 
 Submodules load on first use, so ``import initium.lab`` stays light.
 """

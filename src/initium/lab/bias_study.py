@@ -1,51 +1,47 @@
-"""``initium bias-study``: does a zero bias kill ReLUs? The protocol of BIAS_STUDY.md §7, measured.
+"""``initium bias-study``: does a zero bias kill ReLUs? Measured by the protocol in
+docs/bias_study_protocol.md (cited below by section, §).
 
 Seed 003 says a zero bias in a ReLU ``Dense`` layer causes "dying ReLU" and slower training, and
 that a random-normal or small uniform bias is better. This module measures it. Every figure is
-printed next to the reference value it can be checked against, as mean ± standard error (SE), and
-every arm is compared with ``zeros`` on *paired* runs (the same seed gives the same kernels, data
-order and split; only the bias differs); a difference beyond 2 SE of the paired differences is
-flagged ``*``.
+printed next to the reference value it can be checked against (§4), as mean ± standard error (SE),
+and every arm is compared with ``zeros`` on *paired* runs: the same seed gives the same kernels,
+data order and split, and only the bias differs. A difference beyond 2 SE of the paired
+differences is flagged ``*`` (§5).
 
-**Arms** (hidden-layer biases; the output layer always has a zero bias, except in the prior arm):
+**Arms** (§2). ``ARMS`` names each arm's hidden-layer bias initializer, and for the three arms
+that replace the kernel too (``rai``, ``rai_control``, ``lsuv``) its kernel initializer, as
+initializer identifiers: a name or a Keras config dict, resolved by ``initializers.get`` and drawn
+through ``initializers.initialize`` (``draw``). The output layer has a zero bias, except in the
+output-prior arm, whose bias is ``initializers.PriorBias(y)``. RAI is the one arm initium has no
+initializer for (it draws kernel and bias as one matrix): ``rai_layer`` assembles it from
+``RandomNormal`` and ``RandomUniform`` draws. LSUV uses the ``LSUV`` initializer's orthogonal draw,
+gain, ``tol`` and ``max_iter`` with ``initium.lab.lsuv``'s scaling loop, batched (``lsuv_kernels``,
+``lsuv_scale``); tests/test_bias_study.py checks that the result equals ``lab.lsuv`` run on an
+initium ``Sequential``. The generated report lists every arm as drawn (``arm_rows``).
 
-====================  ==========================================  ====================================
-arm                   initium initializer                         role
-====================  ==========================================  ====================================
-zeros                 ``"zeros"``                                 Keras's default
-normal0.05            ``RandomNormal(0, 0.05)``                   the seed's recommendation
-uniform0.1            ``RandomUniform(-0.1, 0.1)``                the seed's custom example
-const0.01             ``Constant(0.01)``                          CS231n
-const0.1              ``Constant(0.1)``                           TF's old Deep MNIST tutorial
-torch                 ``TorchDefault(fan_in)``: U(±1/√fan_in)     PyTorch's default
-he_bias               ``HeNormal()`` on the bias: std √(2/units)  seed 000
-rai                   RAI (Lu et al. 2020), kernel and bias       randomized asymmetric init
-rai_control           N(0, 0.6007²/fan_in) kernel, zero bias      RAI's scale without its asymmetry
-lsuv                  orthogonal kernel scaled on data, zero bias Mishkin & Matas 2016
-prior (output arm)    ``PriorBias(y)``: log(p/(1-p))              TF imbalanced-data tutorial
-====================  ==========================================  ====================================
+**Metrics** (§4). M1 born dead at one point (some hidden layer all zero at a fixed x; reference
+``1 - (1 - 2^-N)^H`` for the symmetric arms); M2 dead-unit share on the data set at init; M3
+born-dead net share on the data set (some hidden layer constant over all inputs); M4 second-moment
+ratio ``q_l / q_{l-1}`` (1 for He, ½ for Glorot with zero bias; with a symmetric random bias the
+mean-field recursion ``q_l = a·q_{l-1} + σ_b²``); M5 loss at step 0 (ln 10 on digits; H(p₀) for
+the prior arm on "is it a 0?"); M6 training loss after 50 and 300 Adam steps; M7 test accuracy;
+M8 collapse rate on f(x) = |x| (final MSE ≥ 0.95·Var f).
 
-**Metrics.** M1 born dead at one point (some hidden layer all zero at a fixed x; reference
-``1 - (1 - 2^-N)^H`` for the symmetric arms, Lu et al.); M2 dead-unit share on the data set at
-init; M3 born-dead net share on the data set (some hidden layer constant over all inputs); M4
-second-moment ratio ``q_l / q_{l-1}`` (reference 1 for He, ½ for Glorot with zero bias; with a
-symmetric random bias the mean-field recursion ``q_l = a·q_{l-1} + σ_b²``); M5 loss at step 0
-(reference ln 10 on digits; H(p₀) for the prior arm on "is it a 0?"); M6 training loss after 50 and
-300 Adam steps; M7 test accuracy; M8 collapse rate on f(x) = |x| (final MSE ≥ 0.95·Var f).
+**Data** (§3). D1: the bundled digits (``initium.datasets.digits``, stratified 75/25 split),
+standardized with the training set's mean and std; D1r: the same pixels scaled to [0, 1]; D2:
+f(x) = |x| on 256 points in [-1, 1]; D3: digits "is it a 0?".
 
-**Data.** D1: the bundled digits (``initium.datasets.digits``, stratified 75/25 split), standardized
-with the training set's mean and std; D1r: the same pixels scaled to [0, 1]; D2: f(x) = |x| on 256
-points in [-1, 1]; D3: digits "is it a 0?".
+**How** (§7). Every cell is a *batch of nets*: kernels of shape ``(nets, fan_in, units)``, one
+batched matmul per layer, trained together by one ``initium.optimizers.Adam`` over the stacked
+parameters (Adam is elementwise, so this is one Adam per net). ``forward_equals_model`` checks the
+batched forward against initium's ``Sequential`` on the same weights. Every random number comes
+from ``initium.random`` (Philox), so a profile gives the same numbers on every machine.
+``how_it_differs`` (printed in every report) says where this is not what ``Model.fit`` does;
+given the same batches, each net's training equals ``fit`` on an initium ``Sequential`` (tested).
 
-**How.** Nets are not Python models in a loop: every cell is a *batch of nets*, kernels of shape
-``(nets, fan_in, units)``, one batched matmul per layer, trained together (Adam is elementwise, so
-one Adam over the stacked parameters equals one Adam per net). ``forward_equals_model`` checks this
-batched forward against initium's own ``Sequential`` on the same weights. Random numbers come from
-``initium.random`` (Philox): a profile gives the same numbers on every machine.
-
-**Profiles.** ``tiny`` (tests, seconds), ``quick`` (the CLI default, under 2 minutes on a 2-core
-CPU), ``full`` (the README figure: 10⁴ nets for M1, 20 seeds for training, 100 for M8; writes a
-markdown report, ``results.json`` and PNG figures with ``out_dir``).
+**Profiles** (§6). ``tiny`` (tests, seconds), ``quick`` (the CLI default, under 2 minutes on a
+2-core CPU), ``full`` (the README figure: 10⁴ nets for M1, 20 seeds for training, 100 for M8).
+With ``out_dir`` a run writes a markdown report, ``results.json`` and PNG figures.
 """
 
 from __future__ import annotations
@@ -60,12 +56,15 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from initium import initializers, optimizers
 from initium import random as irandom
+from initium.initializers.base import SeededInitializer
 
 __all__ = ["bias_study", "cli_bias_study", "ARMS", "PROFILES", "Arm", "StudyResult", "born_dead_law",
-           "binary_entropy", "paired", "forward_equals_model"]
+           "binary_entropy", "paired", "forward_equals_model", "draw", "make_nets", "lsuv_kernels", "lsuv_scale",
+           "arm_rows", "how_it_differs"]
 
-TRUNC = 0.87962566103423978  # std of N(0, 1) truncated at ±2 (Keras's He/Glorot truncated normal)
+PROTOCOL = "docs/bias_study_protocol.md"
 RAI_SIGMA = 0.6007  # Lu et al.'s RAI scale: V ~ N(0, 0.6007² / fan_in)
 FLAG_SE = 2.0  # paired differences beyond this many SE are flagged
 LAW_SE = 3.0  # M1 of a symmetric arm must lie within this many SE of the law
@@ -94,30 +93,79 @@ def binary_entropy(p: float) -> float:
 
 
 # =============================================================================================== arms
+RAI = "rai"  # the kernel "identifier" of the RAI arm: drawn by rai_layer, with its bias
+
+
+def _config(class_name: str, **config: Any) -> dict[str, Any]:
+    return {"class_name": class_name, "config": config}
+
+
 @dataclass(frozen=True)
 class Arm:
+    """One arm of the study (§2).
+
+    ``bias`` is the hidden layers' bias initializer and ``kernel`` the hidden layers' kernel
+    initializer, as identifiers for ``initializers.get``; ``kernel=None`` keeps the cell's kernel,
+    drawn once and shared by every arm (paired runs). ``symmetric``: kernel and bias are symmetric
+    about 0, so the born-dead law applies. ``sigma_b2(fan_in, units)``: the bias variance for the
+    mean-field prediction of M4 (None: no prediction)."""
+
     name: str
-    initializer: str  # what it is as an initium initializer
-    symmetric: bool  # symmetric about 0 (kernel and bias): the born-dead law applies
-    # bias variance for the mean-field prediction, from (fan_in, units); None: no prediction
+    bias: Any
+    role: str
+    symmetric: bool
     sigma_b2: Callable[[int, int], float] | None = None
+    kernel: Any = None
 
 
 ARMS: tuple[Arm, ...] = (
-    Arm("zeros", '"zeros"', True, lambda fan_in, units: 0.0),
-    Arm("normal0.05", "RandomNormal(0, 0.05)", True, lambda fan_in, units: 0.05 ** 2),
-    Arm("uniform0.1", "RandomUniform(-0.1, 0.1)", True, lambda fan_in, units: 0.1 ** 2 / 3),
-    Arm("const0.01", "Constant(0.01)", False),
-    Arm("const0.1", "Constant(0.1)", False),
-    Arm("torch", "TorchDefault(fan_in): U(±1/√fan_in)", True, lambda fan_in, units: 1.0 / (3.0 * fan_in)),
-    Arm("he_bias", "HeNormal() as bias: std √(2/units)", True, lambda fan_in, units: 2.0 / units),
-    Arm("rai", "RAI: kernel and bias (Lu et al. 2020)", False),
+    Arm("zeros", "zeros", "Keras's default", True, lambda fan_in, units: 0.0),
+    Arm("normal0.05", _config("RandomNormal", mean=0.0, stddev=0.05), "the seed's recommendation "
+        "(Keras's 'random_normal')", True, lambda fan_in, units: 0.05 ** 2),
+    Arm("uniform0.1", _config("RandomUniform", minval=-0.1, maxval=0.1), "the seed's custom example", True,
+        lambda fan_in, units: 0.1 ** 2 / 3),
+    Arm("const0.01", _config("Constant", value=0.01), "CS231n's small constant", False),
+    Arm("const0.1", _config("Constant", value=0.1), "TF's old Deep MNIST tutorial", False),
+    Arm("torch", "torch_default", "PyTorch's nn.Linear default U(±1/√fan_in)", True,
+        lambda fan_in, units: 1.0 / (3.0 * fan_in)),
+    Arm("he_bias", "he_normal", "seed 000's HeNormal() on a bias: std √(2/units)", True,
+        lambda fan_in, units: 2.0 / units),
+    Arm("rai", None, "randomized asymmetric init (Lu et al. 2020)", False, kernel=RAI),
     # symmetric, but their kernels are not He/Glorot: the He/Glorot mean-field recursion does not apply
-    Arm("rai_control", "N(0, 0.6007²/fan_in) kernel, zero bias", True),
-    Arm("lsuv", "LSUV: orthogonal kernel scaled on data, zero bias", True),
+    Arm("rai_control", "zeros", "RAI's kernel scale without its asymmetry", True,
+        kernel=_config("VarianceScaling", scale=RAI_SIGMA ** 2, mode="fan_in", distribution="untruncated_normal")),
+    Arm("lsuv", "zeros", "Mishkin & Matas 2016: orthogonal, unit pre-activation variance on data", True,
+        kernel="lsuv"),
 )
 ARM_NAMES = tuple(a.name for a in ARMS)
 _ARM = {a.name: a for a in ARMS}
+
+
+def describe(identifier: Any) -> str:
+    """An initializer identifier as the call that draws it, e.g. ``RandomNormal(mean=0, stddev=0.05)``."""
+    if identifier == RAI:
+        return ("RAI from RandomNormal(0, 0.6007/√fan_in) on [kernel, bias] and RandomUniform(0, 1) "
+                "(initium has no RAI initializer)")
+    init = initializers.get(identifier)
+    config = {k: v for k, v in init.get_config().items()
+              if k not in ("seed", "input_axes", "output_axes") and v is not None}
+    if isinstance(init, initializers.TorchDefault):
+        config["fan_in"] = "layer's"
+    args = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items())
+    return f"{type(init).__name__}({args})"
+
+
+def arm_rows(arms: tuple[str, ...] = ARM_NAMES) -> list[list[str]]:
+    """``[arm, hidden bias, hidden kernel, role]`` per arm, from the identifiers the study draws."""
+    rows = []
+    for name in arms:
+        arm = _ARM[name]
+        bias = "with the kernel (RAI)" if arm.kernel == RAI else describe(arm.bias)
+        kernel = "the cell's (shared by all arms)" if arm.kernel is None else describe(arm.kernel)
+        if arm.kernel == "lsuv":
+            kernel += ", scaled on data"
+        rows.append([name, bias, kernel, arm.role])
+    return rows
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -149,11 +197,23 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 # =========================================================================================== numbers
+_MEASURES = {"m1": "M1", "m23": "M2/M3", "m4": "M4", "train": "M5-M7", "m8": "M8"}  # cell name prefix -> measure
+
+
 class _Rng:
-    """Named, independent Philox streams: ``rng("kernel", cell, layer)`` is the same on every run."""
+    """Named, independent Philox streams: ``rng.gen("k", cell, layer)`` is the same on every run.
+
+    It also counts, per measure, the nets the batched LSUV calibrated and those of them with a
+    layer that ``lab.lsuv`` would have refused (``lsuv_scale``): ``lsuv[measure]["nets"/"refused"]``."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.lsuv: dict[str, dict[str, int]] = {}
+
+    def count_lsuv(self, cell: str, nets: int, refused: int) -> None:
+        counts = self.lsuv.setdefault(_MEASURES.get(cell.split("-")[0], cell), {"nets": 0, "refused": 0})
+        counts["nets"] += nets
+        counts["refused"] += refused
 
     def gen(self, *names: Any) -> irandom.SeedGenerator:
         import zlib
@@ -162,100 +222,142 @@ class _Rng:
         return irandom.SeedGenerator(zlib.crc32(text.encode()) * 7919 + self.seed)
 
 
-def _kernel(kind: str, nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
-    if kind == "he_normal":  # Keras: truncated normal, std sqrt(2 / fan_in) after truncation
-        return irandom.truncated_normal((nets, fan_in, units), 0.0, math.sqrt(2.0 / fan_in) / TRUNC, seed=gen)
-    if kind == "glorot_uniform":
-        lim = math.sqrt(6.0 / (fan_in + units))
-        return irandom.uniform((nets, fan_in, units), -lim, lim, seed=gen)
-    raise ValueError(f"bias_study: unknown kernel {kind!r}; expected 'he_normal' or 'glorot_uniform'.")
+def draw(identifier: Any, shape: tuple[int, ...], nets: int, seed: irandom.SeedGenerator | None = None,
+         fan_in: int | None = None) -> torch.Tensor:
+    """``nets`` draws of the initializer ``identifier`` for one weight of ``shape``: ``(nets, *shape)``.
 
-
-def _bias(arm: str, nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
-    shape = (nets, units)
-    if arm in ("zeros", "rai_control", "lsuv"):
-        return torch.zeros(shape)
-    if arm == "normal0.05":
-        return irandom.normal(shape, 0.0, 0.05, seed=gen)
-    if arm == "uniform0.1":
-        return irandom.uniform(shape, -0.1, 0.1, seed=gen)
-    if arm == "const0.01":
-        return torch.full(shape, 0.01)
-    if arm == "const0.1":
-        return torch.full(shape, 0.1)
-    if arm == "torch":
-        lim = 1.0 / math.sqrt(fan_in)
-        return irandom.uniform(shape, -lim, lim, seed=gen)
-    if arm == "he_bias":  # HeNormal on a (units,) weight: fan_in = units
-        return irandom.truncated_normal(shape, 0.0, math.sqrt(2.0 / units) / TRUNC, seed=gen)
-    raise ValueError(f"bias_study: unknown arm {arm!r}. Arms: {', '.join(ARM_NAMES)}.")
+    The initializer is ``initializers.get(identifier)``, called through ``initializers.initialize``.
+    A deterministic one (Zeros, Constant, PriorBias) is called once with ``shape`` and repeated. A
+    random one is rebuilt from its config with ``seed`` and called once with the batched shape; a
+    VarianceScaling (He, Glorot, ...) gets ``input_axes``/``output_axes`` naming the per-net axes,
+    so its fans, hence its distribution, are those of ``shape`` (a bias ``(n,)`` has fans
+    ``(n, n)``, as ``compute_fans`` says), and a ``TorchDefault`` without ``fan_in`` gets the
+    layer's ``fan_in`` (as ``initium.lab.use_preset`` sets it). Every value comes from the Philox
+    key the call takes from ``seed``: net 0 is exactly what the per-net call with that key draws,
+    and nets 1, 2, ... continue the same stream.
+    """
+    init = initializers.get(identifier)
+    if not isinstance(init, SeededInitializer):
+        one = initializers.initialize(init, shape, "float32")
+        return one.expand(nets, *shape).clone()
+    if isinstance(init, initializers.Orthogonal):
+        raise ValueError(f"bias_study.draw: {init!r} draws one orthogonal matrix per call and cannot be batched "
+                         "by shape; use lsuv_kernels.")
+    config = init.get_config()
+    config["seed"] = seed
+    if "input_axes" in config and config["input_axes"] is None:
+        if len(shape) not in (1, 2):
+            raise ValueError(f"bias_study.draw: weights of rank 1 or 2 only. Received: shape={shape}")
+        # batched (nets, n): fans (n, n), as for (n,); batched (nets, in, out): fans (in, out)
+        config["input_axes"], config["output_axes"] = [1], [len(shape)]
+    if isinstance(init, initializers.TorchDefault) and config["fan_in"] is None:
+        config["fan_in"] = fan_in
+    return initializers.initialize(type(init).from_config(config), (nets, *shape), "float32")
 
 
 def rai_layer(nets: int, fan_in: int, units: int, gen: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """RAI (Lu et al. 2020): V ~ N(0, 0.6007²/fan_in) of shape (units, fan_in + 1); per unit one
-    coordinate, chosen uniformly, replaced by a Beta(2, 1) draw; kernel = V[:, :-1], bias = V[:, -1]."""
-    v = irandom.normal((nets, units, fan_in + 1), 0.0, RAI_SIGMA / math.sqrt(fan_in), seed=gen)
-    pick = (irandom.uniform((nets, units), 0.0, 1.0, seed=gen) * (fan_in + 1)).long().clamp_(max=fan_in)
-    beta = irandom.uniform((nets, units), 0.0, 1.0, seed=gen).sqrt()  # Beta(2, 1): inverse CDF sqrt(u)
+    """RAI (Lu et al. 2020) for a batch of nets, from registered initializers: V of shape
+    ``(units, fan_in + 1)`` from ``RandomNormal(0, 0.6007/√fan_in)``; per unit one coordinate, at a
+    position from ``RandomUniform(0, 1)``, replaced by a Beta(2, 1) draw (``√u``, the inverse CDF, u
+    from ``RandomUniform(0, 1)``); kernel = V[:, :-1]ᵀ, bias = V[:, -1]."""
+    v = draw(_config("RandomNormal", mean=0.0, stddev=RAI_SIGMA / math.sqrt(fan_in)), (units, fan_in + 1), nets, gen)
+    unit = _config("RandomUniform", minval=0.0, maxval=1.0)
+    pick = (draw(unit, (units,), nets, gen) * (fan_in + 1)).long().clamp_(max=fan_in)
+    beta = draw(unit, (units,), nets, gen).sqrt()
     v.scatter_(2, pick.unsqueeze(-1), beta.unsqueeze(-1))
     return v[..., :fan_in].transpose(1, 2).contiguous(), v[..., fan_in].contiguous()
 
 
-def _orthogonal(nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
+def lsuv_kernels(init: initializers.LSUV, nets: int, fan_in: int, units: int, gen: Any) -> torch.Tensor:
+    """Orthogonal kernels ``(nets, fan_in, units)``, each drawn as ``init`` (an ``LSUV``, i.e. an
+    ``Orthogonal``) draws one: a ``(max, min)`` matrix of N(0, 1) from ``initium.random``, its QR with
+    the signs of R's diagonal folded into Q, transposed when wider than tall, times ``gain``. The
+    nets' matrices come from one Philox key (net 0's is exactly ``init``'s draw with that key) and
+    one batched QR."""
     rows, cols = fan_in, units
-    a = irandom.normal((nets, max(rows, cols), min(rows, cols)), seed=gen).double()
+    a = irandom.normal((nets, max(rows, cols), min(rows, cols)), dtype="float32", seed=gen, device="cpu")
     q, r = torch.linalg.qr(a)
     q = q * torch.where(torch.diagonal(r, dim1=-2, dim2=-1) < 0, -1.0, 1.0).unsqueeze(-2)
     if rows < cols:
         q = q.transpose(1, 2)
-    return q.float().contiguous()
+    return (q * init.gain if init.gain != 1 else q).contiguous()
 
 
-def make_nets(arm: str, kernel: str, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng, cell: str,
-              calib: torch.Tensor | None = None, shared_kernels: list[torch.Tensor] | None = None) -> list[list[torch.Tensor]]:
+def lsuv_scale(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, init: initializers.LSUV) -> int:
+    """``initium.lab.lsuv``'s loop on the hidden layers of a batch of nets, in place.
+
+    Layer by layer from the input, each net's kernel is divided by the standard deviation of its
+    pre-activation on ``x`` (over batch and units, in float64) until ``|Var - 1| < init.tol`` or
+    ``init.max_iter`` scalings. Where ``lab.lsuv`` raises instead (a layer constant on ``x``, e.g.
+    dead units upstream, or ``tol`` missed), that net keeps the kernel as it is. Returns the number
+    of such nets."""
+    h = x
+    refused = torch.zeros(layers[0][0].shape[0], dtype=torch.bool)
+    for i in range(hidden):
+        base, b = layers[i]
+        scale = torch.ones(base.shape[0], dtype=torch.float64)
+        w = base
+        z = torch.matmul(h, w) + b.unsqueeze(1)
+        var = z.double().var(dim=(1, 2), unbiased=False)
+        for _ in range(init.max_iter):
+            todo = ((var - 1).abs() >= init.tol) & (var > 0) & torch.isfinite(var)
+            if not bool(todo.any()):
+                break
+            scale = torch.where(todo, scale / var.sqrt(), scale)
+            w = base * scale.float().view(-1, 1, 1)
+            z = torch.matmul(h, w) + b.unsqueeze(1)
+            var = z.double().var(dim=(1, 2), unbiased=False)
+        refused |= ~((var - 1).abs() < init.tol)
+        layers[i][0] = w
+        h = torch.relu(z)
+    return int(refused.sum())
+
+
+def make_nets(arm: str, kernel: Any, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng, cell: str,
+              calib: torch.Tensor | None = None,
+              shared_kernels: list[torch.Tensor] | None = None) -> list[list[torch.Tensor]]:
     """``[[W, b], ...]`` for a batch of ``nets`` ReLU MLPs ``d_in -> widths... -> d_out`` (``d_out=0``: none).
 
-    Kernels come from the cell's stream (the same for every arm: paired runs) except for RAI, its
-    control and LSUV, which replace them; biases come from the arm's stream."""
+    Kernels are the cell's (``kernel``, an initializer identifier, from the cell's stream; or
+    ``shared_kernels``): the same for every arm, so runs are paired, except for the hidden layers of
+    RAI, its control and LSUV, which replace them. Hidden biases are the arm's, from the arm's
+    stream; the output layer's bias is zero. LSUV's kernels are drawn layer after layer from one
+    generator, as ``lab.lsuv(model, x, seed=...)`` draws them, then scaled on ``calib``."""
+    if arm not in _ARM:
+        raise ValueError(f"bias_study: unknown arm {arm!r}. Arms: {', '.join(ARM_NAMES)}.")
+    spec = _ARM[arm]
+    lsuv = initializers.get(spec.kernel) if spec.kernel == "lsuv" else None
+    lsuv_gen = rng.gen("lsuv", cell) if lsuv is not None else None
     dims = [d_in, *widths] + ([d_out] if d_out else [])
     layers: list[list[torch.Tensor]] = []
     for i in range(len(dims) - 1):
         fi, fo = dims[i], dims[i + 1]
         hidden = i < len(widths)
-        if hidden and arm == "rai":
-            w, b = rai_layer(nets, fi, fo, rng.gen("rai", cell, i))
-        elif hidden and arm == "rai_control":
-            w = irandom.normal((nets, fi, fo), 0.0, RAI_SIGMA / math.sqrt(fi), seed=rng.gen("ctl", cell, i))
-            b = torch.zeros(nets, fo)
-        elif hidden and arm == "lsuv":
-            w, b = _orthogonal(nets, fi, fo, rng.gen("orth", cell, i)), torch.zeros(nets, fo)
+        if hidden and spec.kernel == RAI:
+            layers.append(list(rai_layer(nets, fi, fo, rng.gen("rai", cell, i))))
+            continue
+        if hidden and lsuv is not None:
+            w = lsuv_kernels(lsuv, nets, fi, fo, lsuv_gen)
+        elif hidden and spec.kernel is not None:
+            w = draw(spec.kernel, (fi, fo), nets, rng.gen("ctl", cell, i))
+        elif shared_kernels is not None:
+            w = shared_kernels[i]
         else:
-            w = shared_kernels[i] if shared_kernels is not None else _kernel(kernel, nets, fi, fo, rng.gen("k", cell, i))
-            b = _bias(arm, nets, fi, fo, rng.gen("b", arm, cell, i)) if hidden else torch.zeros(nets, fo)
+            w = draw(kernel, (fi, fo), nets, rng.gen("k", cell, i))
+        b = draw(spec.bias if hidden else "zeros", (fo,), nets, rng.gen("b", arm, cell, i), fan_in=fi)
         layers.append([w, b])
-    if arm == "lsuv":
+    if lsuv is not None:
         if calib is None:
             raise ValueError("bias_study: the lsuv arm needs calibration data.")
-        _lsuv_scale(layers, len(widths), calib)
+        rng.count_lsuv(cell, nets, lsuv_scale(layers, len(widths), calib, lsuv))
     return layers
 
 
-def shared_kernels(kernel: str, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng, cell: str) -> list[torch.Tensor]:
+def shared_kernels(kernel: Any, widths: list[int], d_in: int, d_out: int, nets: int, rng: _Rng,
+                   cell: str) -> list[torch.Tensor]:
+    """The cell's kernels for every layer, drawn once and given to every arm (paired runs)."""
     dims = [d_in, *widths] + ([d_out] if d_out else [])
-    return [_kernel(kernel, nets, dims[i], dims[i + 1], rng.gen("k", cell, i)) for i in range(len(dims) - 1)]
-
-
-def _lsuv_scale(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor) -> None:
-    """Batched LSUV on the hidden layers. Its biases are zero, so the pre-activation variance is
-    exactly quadratic in the kernel's scale: one scaling per layer lands on 1 (up to rounding)."""
-    h = x
-    for i in range(hidden):
-        w = layers[i][0]
-        z = torch.matmul(h, w)
-        var = z.var(dim=(1, 2), unbiased=False)
-        s = torch.where(var > 0, var.rsqrt(), torch.ones_like(var))  # a constant layer stays as it is
-        layers[i][0] = w * s.view(-1, 1, 1)
-        h = torch.relu(z * s.view(-1, 1, 1))
+    return [draw(kernel, (dims[i], dims[i + 1]), nets, rng.gen("k", cell, i)) for i in range(len(dims) - 1)]
 
 
 def forward(layers: list[list[torch.Tensor]], x: torch.Tensor, hidden: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -308,16 +410,18 @@ def paired(values: dict[str, np.ndarray], baseline: str = "zeros") -> dict[str, 
 
 @dataclass
 class Table:
+    """A titled table; ``reference`` (None for the arms table) is what its numbers are checked against."""
+
     key: str
     title: str
-    reference: str
+    reference: str | None
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         cells = [self.columns] + self.rows
         widths = [max(len(str(r[i])) for r in cells) for i in range(len(self.columns))]
-        out = [f"{self.key}  {self.title}", f"    reference: {self.reference}"]
+        out = [f"{self.key}  {self.title}"] + ([f"    reference: {self.reference}"] if self.reference else [])
         for j, r in enumerate(cells):
             out.append("    " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
             if j == 0:
@@ -325,9 +429,11 @@ class Table:
         return out
 
     def markdown(self) -> str:
-        head = f"### {self.key} — {self.title}\n\nReference: {self.reference}\n\n"
-        rows = ["| " + " | ".join(self.columns) + " |", "|" + "|".join("---" for _ in self.columns) + "|"]
-        rows += ["| " + " | ".join(str(c) for c in r) + " |" for r in self.rows]
+        head = f"### {self.key} — {self.title}\n\n" + (f"Reference: {self.reference}\n\n" if self.reference else "")
+        def row(cells: list) -> str:  # a "|" inside a cell would end it: escape it
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        rows = [row(self.columns), "|" + "|".join("---" for _ in self.columns) + "|"] + [row(r) for r in self.rows]
         return head + "\n".join(rows) + "\n"
 
 
@@ -367,13 +473,14 @@ def _abs_data() -> tuple[torch.Tensor, torch.Tensor]:
 
 # ========================================================================================== metrics
 def m1_born_dead_point(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    """M1 (§4.1): the share of nets born dead at one point, per arm and cell, and its check against the law."""
     nets = p["m1_nets"]
     x0 = torch.tensor([[0.6, -0.8]])
     calib = irandom.normal((128, 2), seed=rng.gen("m1calib"))
     table = Table("M1", f"born dead at one point (some hidden layer all zero at x = (0.6, -0.8)); {nets} nets per cell, "
                   "He-normal kernels, d_in = 2",
-                  "1 - (1 - 2^-N)^H for the symmetric arms (law); asymmetric arms lower. Cell: share ± SE, "
-                  "then the paired difference from zeros (* beyond 2 SE)",
+                  f"1 - (1 - 2^-N)^H for the symmetric arms (law, {PROTOCOL} §4.1); asymmetric arms lower. Cell: "
+                  "share ± SE, then the paired difference from zeros (* beyond 2 SE)",
                   ["arm"] + [f"N={n} H={h}" for n, h in p["m1_cells"]])
     law_row = ["law 1-(1-2^-N)^H"] + [f"{born_dead_law(n, h):.4f}" for n, h in p["m1_cells"]]
     table.rows.append(law_row)
@@ -411,15 +518,17 @@ def m1_born_dead_point(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table
 
 
 def m23_dataset_dead(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, Table, dict]:
+    """M2 and M3 (§4.2, §4.3): dead units and born-dead nets at initialization, over the training inputs."""
     nets = p["m23_nets"]
     data = {s: _digits(s)[0] for s in {c[2] for c in p["m23_cells"]}}
     cols = ["arm"] + [f"{w}x{d} {s}" for w, d, s in p["m23_cells"]]
     t2 = Table("M2", f"dead-unit share at init on digits (output 0 on all {len(next(iter(data.values())))} "
                f"training inputs), He-normal kernels, {nets} nets",
                "width 64: <= 0.002 standardized, about 0.04 raw [0, 1] at depth 3, for every arm "
-               "(BIAS_STUDY.md §1(b)). Cell: mean ± SE, paired difference from zeros", cols)
+               f"({PROTOCOL} §4.2, §8). Cell: mean ± SE, paired difference from zeros", cols)
     t3 = Table("M3", "born-dead net share on the data (some hidden layer constant over all inputs)",
-               "0 for width >= 16; narrow nets: §1(b) (zeros 2x10: 0.873, 4x10: 0.221)", cols)
+               f"0 for width >= 16; narrow nets: the calibration in {PROTOCOL} §8 (zeros 2x10: 0.873, 4x10: 0.221)",
+               cols)
     raw: dict[str, Any] = {}
     res2: dict[str, dict] = {}
     res3: dict[str, dict] = {}
@@ -456,6 +565,7 @@ def m23_dataset_dead(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, 
 
 
 def m4_moments(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    """M4 (§4.4): the pre-activations' second moment per layer, against He/Glorot and the mean-field recursion."""
     nets = p["m4_nets"]
     w, d = p["m4_cell"]
     x = _digits("std")[0][:512]  # 512 inputs estimate q_l well enough (SE is over nets)
@@ -465,8 +575,8 @@ def m4_moments(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
     ref_k = ", ".join(f"{k}: {1.0 if k == 'he_normal' else 0.5}" for k in p["m4_kernels"])
     table = Table("M4", f"second moment of the pre-activations, {w}x{d} on 512 standardized digits, {nets} nets",
                   f"ratio q_l/q_(l-1) over layers 2..H with zero bias: {ref_k} (He/Glorot); symmetric random bias "
-                  "adds σ_b² per layer: mean-field q_l = a·q_(l-1) + σ_b² (a = 1 He, ½ Glorot), from the measured q_1",
-                  cols)
+                  "adds σ_b² per layer: mean-field q_l = a·q_(l-1) + σ_b² (a = 1 He, ½ Glorot), from the measured q_1 "
+                  f"({PROTOCOL} §4.4)", cols)
     raw: dict[str, Any] = {}
     rows = {arm: [arm] for arm in arms}
     for kern in p["m4_kernels"]:
@@ -499,13 +609,17 @@ def _stack(nets: list[list[list[torch.Tensor]]]) -> list[list[torch.Tensor]]:
     return [[torch.cat([n[i][j] for n in nets]) for j in range(2)] for i in range(len(nets[0]))]
 
 
-def _train(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
+def _train(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor | None,
            checkpoints: tuple[int, ...], loss: str, batch: int = 64, lr: float = 1e-3) -> dict[int, torch.Tensor]:
-    """Adam on a batch of nets; ``order``: (nets, steps*batch) sample indices. Returns per-net full-data
-    losses at each checkpoint step (0 = before training)."""
+    """``initium.optimizers.Adam`` on a batch of nets; ``order``: (nets, steps*batch) sample indices, or
+    None for full-batch steps. Returns per-net full-data losses at each checkpoint step (0 = before
+    training).
+
+    The loss minimized is the sum over nets of each net's mean loss, so each net's gradient is its
+    own, and Adam, being elementwise, updates each net as its own Adam would."""
     params = [t.clone().requires_grad_(True) for pair in layers for t in pair]
     pairs = [params[i:i + 2] for i in range(0, len(params), 2)]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = optimizers.Adam(learning_rate=lr)
     out: dict[int, torch.Tensor] = {}
 
     def full_loss() -> torch.Tensor:
@@ -525,9 +639,8 @@ def _train(layers: list[list[torch.Tensor]], hidden: int, x: torch.Tensor, y: to
             idx = order[:, step * batch:(step + 1) * batch]
             xb, yb = x[idx], y[idx]
         o, _ = forward(pairs, xb, hidden)
-        opt.zero_grad(set_to_none=True)
-        _loss(o, yb, loss).sum().backward()
-        opt.step()
+        grads = torch.autograd.grad(_loss(o, yb, loss).sum(), params)
+        opt.apply(list(grads), params)
     for i, pair in enumerate(layers):
         pair[0], pair[1] = pairs[i][0].detach(), pairs[i][1].detach()
     return out
@@ -547,26 +660,27 @@ def _loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 def _orders(seeds: int, n: int, steps: int, batch: int, rng: _Rng, cell: str) -> torch.Tensor:
-    """Per seed, the sample order of ``steps`` batches: concatenated random permutations."""
+    """Per seed, the sample indices of ``steps`` batches: Philox permutations of the ``n`` training
+    samples (``initium.random.shuffle``), one after another; a batch may straddle two of them."""
     need = steps * batch
     out = []
     for s in range(seeds):
-        g = np.random.default_rng(np.random.SeedSequence([rng.seed, s, len(cell)]))
-        parts, have = [], 0
-        while have < need:
-            parts.append(g.permutation(n))
-            have += n
-        out.append(np.concatenate(parts)[:need])
-    return torch.as_tensor(np.stack(out))
+        gen = rng.gen("order", cell, s)
+        perms = [irandom.shuffle(torch.arange(n), seed=gen) for _ in range(-(-need // n))]
+        out.append(torch.cat(perms)[:need])
+    return torch.stack(out)
 
 
 def m567_training(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict]:
+    """M5-M7 (§4.5-§4.7): every arm trained on digits, paired by seed; loss at 0, 50 and 300 steps, test accuracy."""
     s1, s2 = p["steps"]
     seeds = p["train_seeds"]
     xtr, ytr, xte, yte = _digits("std")
-    table = Table("M5-M7", f"digits, Adam 1e-3, batch 64, {seeds} seeds per cell (paired: same kernels and data order)",
+    table = Table("M5-M7", f"digits, initium's Adam 1e-3, batch 64, {seeds} seeds per cell (paired: same kernels and "
+                  "data order)",
                   f"M5 loss at step 0: ln 10 = {math.log(10):.4f} for a well-initialized softmax (Karpathy); "
-                  "M6 training loss after 50 and 300 steps; M7 test accuracy. Cell: mean ± SE, paired diff from zeros",
+                  f"M6 training loss after {s1} and {s2} steps; M7 test accuracy ({PROTOCOL} §4.5-§4.7). Cell: mean ± SE, "
+                  "paired diff from zeros",
                   ["model", "arm", "M5 loss0", f"M6 loss{s1}", f"M6 loss{s2}", "M7 test acc", "Δacc vs zeros"])
     raw: dict[str, Any] = {}
     for kern in p["train_kernels"]:
@@ -596,17 +710,20 @@ def m567_training(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dic
 
 
 def m5_prior(p: dict, rng: _Rng) -> tuple[Table, dict]:
+    """M5 with the output prior (§4.5): zero vs ``PriorBias(y)`` output bias on "is it a 0?", exact and trained."""
     s1, s2 = p["steps"]
     seeds = p["prior_seeds"]
     xtr, ytr, xte, yte = _digits("std")
     ytr0, yte0 = (ytr == 0).long(), (yte == 0).long()
     p0 = float(ytr0.double().mean())
     h = binary_entropy(p0)
+    prior = initializers.PriorBias(y=ytr0.numpy(), kind="sigmoid")  # log(p0 / (1 - p0)), by bias_from_priors
     table = Table("M5 prior", f"output-layer bias on digits 'is it a 0?' (p0 = {p0:.4f}), 64x3 ReLU, Keras-default "
-                  f"glorot_uniform kernels, sigmoid output, {seeds} seeds",
+                  f"glorot_uniform kernels, sigmoid output, {seeds} seeds; the prior arm's output bias is "
+                  f"PriorBias(y_train) = {prior.bias[0]:.4f}",
                   f"initial BCE: ln 2 = {math.log(2):.4f} with a zero output bias and a zero output kernel; "
-                  f"H(p0) = {h:.4f} with b = log(p0/(1-p0)) (TF imbalanced-data tutorial); random output "
-                  "kernels add the logits' spread on top",
+                  f"H(p0) = {h:.4f} with b = log(p0/(1-p0)) (TF imbalanced-data tutorial; {PROTOCOL} §4.5); random "
+                  "output kernels add the logits' spread on top",
                   ["output", "M5 loss0", f"M6 loss{s1}", f"M6 loss{s2}", "M7 test acc", "Δloss0 vs zeros"])
     cell = "prior"
     order = _orders(seeds, len(xtr), s2, 64, rng, cell)
@@ -616,7 +733,7 @@ def m5_prior(p: dict, rng: _Rng) -> tuple[Table, dict]:
     for arm in ("zeros", "prior"):
         layers = make_nets("zeros", "glorot_uniform", [64] * 3, 64, 1, seeds, rng, cell, shared_kernels=kernels)
         if arm == "prior":
-            layers[-1][1] = torch.full((seeds, 1), math.log(p0 / (1 - p0)))
+            layers[-1][1] = draw(prior, (1,), seeds)
         zero_out = [[t.clone() for t in pair] for pair in layers]
         zero_out[-1][0] = torch.zeros_like(zero_out[-1][0])
         with torch.no_grad():
@@ -637,17 +754,20 @@ def m5_prior(p: dict, rng: _Rng) -> tuple[Table, dict]:
     for arm, ref in (("zeros", math.log(2)), ("prior", h)):
         table.rows.append([f"{arm} bias, zero output kernel", f"{exact[arm]:.5f}", "", "", "",
                            f"ref {ref:.5f}, |Δ| {abs(exact[arm] - ref):.1e}"])
-    return table, {"p0": p0, "H_p0": h, "ln2": math.log(2), "exact_loss0": exact, **{k: st[k] for k in st}}
+    return table, {"p0": p0, "H_p0": h, "ln2": math.log(2), "b0": prior.bias[0], "exact_loss0": exact,
+                   **{k: st[k] for k in st}}
 
 
 def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict, dict]:
+    """M8 (§4.8): collapse of deep narrow nets fitting |x|, per arm, and RAI against its control by seed."""
     seeds, steps = p["m8_seeds"], p["m8_steps"]
     x, f = _abs_data()
     var_f = float(f.var(unbiased=False))
-    table = Table("M8", f"collapse on f(x) = |x| (256 points in [-1, 1]), full-batch Adam 1e-3, {steps} steps, "
+    table = Table("M8", f"collapse on f(x) = |x| (256 points in [-1, 1]), full-batch initium Adam 1e-3, {steps} steps, "
                   f"{seeds} seeds, He-normal kernels",
-                  f"collapsed: final MSE >= 0.95·Var(f) = {0.95 * var_f:.4f} (no better than a constant). BIAS_STUDY.md "
-                  "§1(c), 30 seeds, 2000 steps: zeros 0.98 (2x10), 0.83 (3x10), 0.53 (4x10); RAI 0.62, 0.43, 0.07. "
+                  f"collapsed: final MSE >= 0.95·Var(f) = {0.95 * var_f:.4f} (no better than a constant; {PROTOCOL} "
+                  "§4.8). Calibration (§8), 30 seeds, 2000 steps: zeros 0.98 (2x10), 0.83 (3x10), 0.53 (4x10); RAI "
+                  "0.62, 0.43, 0.07. "
                   "Cell: born dead at init / collapsed, mean ± SE, paired diff of collapse from zeros",
                   ["arm"] + [f"{w}x{d}" for w, d in p["m8_widths"]])
     raw: dict[str, Any] = {}
@@ -686,6 +806,43 @@ def m8_collapse(p: dict, rng: _Rng, arms: tuple[str, ...]) -> tuple[Table, dict,
     if rvc:
         table.rows.append(["rai - rai_control"] + [f"collapse {_diff(rvc[f'{w}x{d}'], 2)}" for w, d in p["m8_widths"]])
     return table, raw, rvc
+
+
+# ====================================================================================== how it runs
+def how_it_differs(results: dict[str, Any]) -> list[str]:
+    """Where this batched study is not ``Model.fit`` on initium models (§7), stated in every report."""
+    lsuv = "; ".join(f"{m} {c['refused']} of {c['nets']}" for m, c in results.get("LSUV", {}).items()) or "none"
+    return [
+        "Nets: each cell is a batch of nets held as stacked tensors (kernels of shape (nets, fan_in, units), one "
+        "batched matmul per layer, ReLU hidden layers, linear output); no initium Layer or Model is built. "
+        "tests/test_bias_study.py checks this forward against an initium Sequential holding the same weights.",
+        "Weights: drawn through initializers.initialize, the call Layer.add_weight makes, but once per weight for all "
+        "nets, with the batched shape (nets, *shape); VarianceScaling initializers get the per-net axes as "
+        "input_axes/output_axes, so their fans are the per-net ones, and net 0 equals the per-net call with the same "
+        "Philox key. No Variable records an initializer or its keys, so nothing here can be reinitialized or saved.",
+        "LSUV: the LSUV initializer's orthogonal draw and lab.lsuv's scaling loop (tol, max_iter), batched; the tests "
+        "check it equals lab.lsuv on an initium Sequential. Where lab.lsuv raises ValueError (a layer constant on the "
+        "calibration batch, or tol missed), the net keeps that kernel unscaled. LSUV nets with such a layer in this "
+        f"run, per measure: {lsuv}. A layer constant on the calibration batch means the net is born dead on that "
+        "batch, so these counts follow the lsuv arm's born-dead shares in the narrow cells.",
+        "Optimizer: initium.optimizers.Adam(learning_rate=1e-3), Keras's rule and defaults (epsilon 1e-7), one "
+        "instance over the stacked parameters; the loss is the sum of the nets' mean losses, so each net's gradient "
+        "is its own and so is its Adam update. Given the same batches, each net's weights after 20 steps equal "
+        "Model.fit's on an initium Sequential to 1e-6 (tests/test_bias_study.py, full-batch MSE and mini-batch "
+        "cross-entropy).",
+        "Losses: softmax cross-entropy and sigmoid binary cross-entropy from logits, and mean squared error, each a "
+        "mean over the batch as Keras's losses take it, computed with torch.nn.functional rather than initium.losses; "
+        "no metric objects.",
+        "Batches: M5-M7 take mini-batches of 64 from Philox permutations of the training set laid end to end (a batch "
+        "may straddle two epochs, and there is no short last batch); fit shuffles with torch.randperm each epoch and "
+        "defaults to batch_size=32. M8 takes full-batch steps on all 256 points, as fit(batch_size=256, "
+        "shuffle=False) would.",
+        "No fit machinery: no callbacks, progress bar, validation split, History, class or sample weights. The LSUV "
+        "arm calibrates on the cell's own batch (the first 512 inputs, all of D2, or 128 normal points for M1) where "
+        "fit would take a fixed sample of up to 1024 rows of x. The losses reported at step 0 and after training are "
+        "computed on the whole training set without gradients (fit's History reports the mean over an epoch's "
+        "batches).",
+    ]
 
 
 # ========================================================================================== verdict
@@ -819,17 +976,24 @@ def conclusion(results: dict[str, Any]) -> str:
 # ============================================================================================== run
 @dataclass
 class StudyResult:
+    """One run: the arms as drawn, the metric tables, the raw numbers, how the run differs from
+    ``fit``, and the verdict computed from the numbers."""
+
     profile: str
     seconds: float
+    arms: Table
     tables: list[Table]
     results: dict[str, Any]
+    how: list[str]
     verdict: list[str]
     conclusion: str
 
     def lines(self) -> list[str]:
         out = [f"initium bias study — profile '{self.profile}' ({self.seconds:.0f} s)", ""]
-        for t in self.tables:
+        for t in (self.arms, *self.tables):
             out += t.lines() + [""]
+        out.append(f"How this study runs, and where it differs from fit ({PROTOCOL} §7):")
+        out += [f"  - {v}" for v in self.how] + [""]
         out.append("What the numbers say:")
         out += [f"  - {v}" for v in self.verdict]
         out += ["", "Verdict: " + self.conclusion]
@@ -837,8 +1001,12 @@ class StudyResult:
 
     def markdown(self) -> str:
         parts = [f"# initium bias study (profile `{self.profile}`, {self.seconds:.0f} s)\n",
-                 "Generated by `initium bias-study`; every number below is measured in this run.\n"]
+                 f"Generated by `initium bias-study`; every number below is measured in this run. The protocol, its "
+                 f"reference values and its statistics are in [{PROTOCOL}](../bias_study_protocol.md).\n",
+                 self.arms.markdown()]
         parts += [t.markdown() for t in self.tables]
+        parts.append(f"## How this study runs, and where it differs from `fit` ({PROTOCOL} §7)\n\n"
+                     + "\n".join(f"- {v}" for v in self.how) + "\n")
         parts.append("## What the numbers say\n\n" + "\n".join(f"- {v}" for v in self.verdict) + "\n")
         parts.append(f"**Verdict.** {self.conclusion}\n")
         return "\n".join(parts)
@@ -912,7 +1080,11 @@ def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | 
             tables.append(out[0])
             results[name] = out[1]
         say(f"  {name} done in {time.perf_counter() - t:.1f} s")
-    res = StudyResult(profile, time.perf_counter() - t0, tables, results, verdict(results), conclusion(results))
+    results["LSUV"] = rng.lsuv
+    arms_table = Table("Arms", f"each arm's hidden-layer initializers, as drawn ({PROTOCOL} §2)", None,
+                       ["arm", "hidden bias", "hidden kernel", "role"], arm_rows(arms))
+    res = StudyResult(profile, time.perf_counter() - t0, arms_table, tables, results, how_it_differs(results),
+                      verdict(results), conclusion(results))
     if out_dir is not None:
         write_outputs(res, out_dir)
         say(f"  wrote {os.path.join(out_dir, 'bias_study.md')}, results.json and figures")
@@ -920,6 +1092,7 @@ def bias_study(profile: str = "quick", seeds: int | None = None, out_dir: str | 
 
 
 def write_outputs(res: StudyResult, out_dir: str) -> list[str]:
+    """Write ``bias_study.md``, ``results.json`` and the figures into ``out_dir``; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     md = os.path.join(out_dir, "bias_study.md")
     figs = figures(res, out_dir)
@@ -928,8 +1101,9 @@ def write_outputs(res: StudyResult, out_dir: str) -> list[str]:
         fh.write(text)
     js = os.path.join(out_dir, "results.json")
     with open(js, "w", encoding="utf-8") as fh:
-        json.dump(_jsonable({"profile": res.profile, "seconds": res.seconds, "results": res.results,
-                             "verdict": res.verdict, "conclusion": res.conclusion}), fh, indent=1)
+        json.dump(_jsonable({"profile": res.profile, "seconds": res.seconds, "arms": res.arms.rows,
+                             "results": res.results, "how": res.how, "verdict": res.verdict,
+                             "conclusion": res.conclusion}), fh, indent=1)
     return [md, js, *figs]
 
 
@@ -1010,7 +1184,7 @@ def cli_bias_study(quick: bool = True, out_dir: str | None = None, seeds: int | 
     if prof == "full" and out_dir is None:
         out_dir = "bias_study_full"
     torch.set_grad_enabled(True)
-    print_fn(f"initium bias-study: profile '{prof}' (BIAS_STUDY.md §7) ...")
+    print_fn(f"initium bias-study: profile '{prof}' (protocol: {PROTOCOL}) ...")
     try:
         res = bias_study(prof, seeds=seeds, out_dir=out_dir, print_fn=print_fn)
     except ValueError as e:

@@ -1,7 +1,16 @@
-"""``Model.summary()``: Keras's table plus the initializer of each layer's kernel and bias."""
+"""``Model.summary()``: Keras's table plus the initializer of each layer's kernel and bias.
+
+Keras's arguments, with Keras's meaning: ``line_length``, ``positions`` (the right edge of each
+column: fractions of the line when all are <= 1, else absolute character positions, which Keras 3
+no longer reads), ``expand_nested`` (nested models' layers follow their row, prefixed with
+``"   " * depth + "└ "``), ``show_trainable`` and ``layer_range`` (two names, each a regular
+expression for ``re.match``: from the first top-level layer matching the first to the last one
+matching the second, inclusive; Keras's errors for anything else).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 __all__ = ["print_summary", "describe_initializer"]
@@ -72,31 +81,86 @@ def _connections(layer: Any, model: Any) -> str:
     return ", ".join(parts) or "-"
 
 
+def layer_index_range(layers: list, layer_range: Any) -> tuple[int, int]:
+    """``(start, stop)`` of the layers ``layer_range`` selects (Keras's rule and errors)."""
+    if layer_range is None:
+        return 0, len(layers)
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        size = len(layer_range) if hasattr(layer_range, "__len__") else "?"
+        raise ValueError(f"layer_range must be a list or tuple of length 2. Received: layer_range = {layer_range} "
+                         f"of length {size}")
+    if not all(isinstance(name, str) for name in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    first = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    last = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not first or not last:
+        raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range}. "
+                         f"Layer names: {[layer.name for layer in layers]}")
+    if min(first) > max(last):  # Keras's rule for a reversed range
+        return min(last), max(first) + 1
+    return min(first), max(last) + 1
+
+
+def column_widths(positions: Any, line_length: int | None, columns: list[str]) -> tuple[list[int], int]:
+    """The text width of each column, so that column ``i``'s right border falls at ``positions[i]``
+    (fractions of ``line_length``, or absolute), and the line length."""
+    if not isinstance(positions, (list, tuple)) or len(positions) != len(columns):
+        raise ValueError(f"summary: `positions` must give the right edge of each of the {len(columns)} columns "
+                         f"({', '.join(columns)}). Received: positions={positions!r}")
+    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0 for p in positions):
+        raise ValueError(f"summary: `positions` must be positive numbers. Received: positions={positions!r}")
+    fractions = all(p <= 1 for p in positions)
+    if line_length is None:
+        line_length = 120 if fractions else int(positions[-1])
+    edges = [int(p * line_length) if fractions else int(p) for p in positions]
+    widths = [edge - start for start, edge in zip([0, *edges[:-1]], edges)]
+    if min(widths) < 4:
+        raise ValueError(f"Insufficient console width to print summary: columns of {widths} characters from "
+                         f"positions={list(positions)} and line_length={line_length}; each needs at least 4.")
+    # each column spends 3 characters on its padding and right border; the first also on the left border
+    return [widths[0] - 4] + [w - 3 for w in widths[1:]], line_length
+
+
+def _rows(layer: Any, model: Any, connected: bool, show_trainable: bool, expand_nested: bool,
+          depth: int = 0) -> list[list[str]]:
+    """The row of ``layer`` (a layer of ``model`` when ``depth`` is 0), then, with ``expand_nested``,
+    the rows of a nested model's layers."""
+    prefix = "   " * depth + "└ " if depth else ""
+    weights = getattr(layer, "weights", [])  # an op node (initium.ops.Operation) has none
+    params = f"{sum(int(v.numel()) for v in weights):,}" if getattr(layer, "built", True) else "0 (unbuilt)"
+    k, b = _inits(layer)
+    row = [f"{prefix}{layer.name} ({type(layer).__name__})", _output_shape(layer), params, k, b]
+    if connected:  # a nested model's layers are connected inside it, not in `model`: "-" as in Keras
+        row.append(_connections(layer, model) if not depth else "-")
+    if show_trainable:
+        row.append(("Y" if layer.trainable else "N") if weights else "-")
+    rows = [row]
+    nested = getattr(layer, "layers", None) if expand_nested else None
+    for inner in nested or []:
+        rows.extend(_rows(inner, model, connected, show_trainable, expand_nested, depth + 1))
+    return rows
+
+
 def print_summary(model: Any, print_fn: Callable[..., Any] | None = None, line_length: int | None = None,
-                  show_trainable: bool = False) -> None:
+                  positions: Any = None, expand_nested: bool = False, show_trainable: bool = False,
+                  layer_range: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f'Model: "{model.name}"', title_justify="left")
-    table.add_column("Layer (type)")
-    table.add_column("Output Shape")
-    table.add_column("Param #", justify="right")
-    table.add_column("Kernel init")
-    table.add_column("Bias init")
     connected = _needs_connections(model)
-    if connected:
-        table.add_column("Connected to")
-    if show_trainable:
-        table.add_column("Trainable")
-    for layer in model.layers:
-        params = f"{sum(int(v.numel()) for v in layer.weights):,}" if layer.built else "0 (unbuilt)"
-        k, b = _inits(layer)
-        row = [f"{layer.name} ({type(layer).__name__})", _output_shape(layer), params, k, b]
-        if connected:
-            row.append(_connections(layer, model))
-        if show_trainable:
-            row.append("Y" if layer.trainable else "N")
-        table.add_row(*row)
+    columns = ["Layer (type)", "Output Shape", "Param #", "Kernel init", "Bias init"]
+    columns += ["Connected to"] * connected + ["Trainable"] * show_trainable
+    widths: list[int | None] = [None] * len(columns)
+    if positions is not None:
+        widths, line_length = column_widths(positions, line_length, columns)
+    table = Table(title=f'Model: "{model.name}"', title_justify="left")
+    for name, width in zip(columns, widths):
+        table.add_column(name, justify="right" if name == "Param #" else "left", width=width)
+    layers = getattr(model, "operations", None) or model.layers  # a functional model lists its op nodes too
+    start, stop = layer_index_range(layers, layer_range)
+    for layer in layers[start:stop]:
+        for row in _rows(layer, model, connected, show_trainable, expand_nested):
+            table.add_row(*row)
     weights = model.weights
     trainable = [v for v in weights if v.trainable and model.trainable]
     frozen = [v for v in weights if not (v.trainable and model.trainable)]

@@ -1,18 +1,40 @@
 """compile / fit / evaluate / predict: Keras's training API on an eager torch loop with no host
 synchronization per step.
 
-The hot path (DESIGN principle 6): array data is moved to the model's device once; every epoch a
+The hot path (docs/DESIGN.md, principle 6): array data is moved to the model's device once; every epoch a
 ``randperm`` on that device picks the batches, which are sliced there (no copies back to the
 host); one step is forward, loss, backward and the optimizer's multi-tensor update; the loss and
 metric states accumulate in device tensors. The host reads them only when the progress bar draws
 (every few hundred milliseconds), when a callback asks for batch logs, and at the end of an epoch.
+
+``compile`` arguments, as Keras 3 defines them:
+
+- ``metrics`` are computed without sample weights; ``weighted_metrics`` with them (``sample_weight``
+  or ``class_weight``). A weighted metric whose name is already taken by an unweighted one is
+  reported as ``weighted_<name>`` (``weighted_accuracy``), as Keras names it.
+- ``steps_per_execution=N`` runs N batches per execution: the batch-level callbacks (and so the
+  progress bar) are called once per execution, ``on_*_batch_begin`` with its first batch index and
+  ``on_*_batch_end`` with its last, and ``stop_training`` is looked at between executions. (Keras's
+  torch backend refuses N > 1; its other backends behave so.)
+- ``jit_compile=True`` runs the forward pass and loss under ``torch.compile``; ``'auto'`` and
+  ``False`` run eagerly. ``run_eagerly=True`` always runs eagerly (with ``jit_compile=True``, Keras's
+  warning, and compilation is turned off); ``model.run_eagerly`` reads and sets it.
+- ``auto_scale_loss`` only acts, in Keras, under the ``"mixed_float16"`` dtype policy, which initium
+  does not have (layers refuse ``mixed_*`` dtypes): it is validated, recorded and otherwise a no-op,
+  which is Keras's behaviour for every other policy.
+
+Data checks ``fit`` makes that Keras does not: NaN or infinite values in ``x``, ``y``,
+``sample_weight`` or ``class_weight`` raise (Keras trains to NaN), as do empty arrays and a
+``steps_per_epoch`` that is not a positive integer (Keras silently runs a full epoch for 0).
+``validation_data`` wins over ``validation_split``, as in Keras, with a warning (Keras is silent).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Sequence
+import warnings
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -22,18 +44,18 @@ from initium import backend
 
 __all__ = ["Trainer"]
 
-_FIT_KWARGS = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
-               "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
-               "validation_batch_size", "validation_freq")
-
-
 def _model_device(model: Any) -> torch.device:
     for v in model.weights:
         return v.device
     return backend.default_device()
 
 
+_SMALL_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32)
+
+
 def _to_device_tensor(a: Any, device: torch.device, what: str) -> torch.Tensor:
+    """``a`` as a tensor on ``device``: float64 and bool become floatx (bool ``x`` then feeds a Dense
+    as Keras's ``fit(x > 0, y)`` does); small integers become int64 labels in ``y``, floatx elsewhere."""
     if isinstance(a, torch.Tensor):
         t = a.detach()
     else:
@@ -41,10 +63,10 @@ def _to_device_tensor(a: Any, device: torch.device, what: str) -> torch.Tensor:
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"fit: `{what}` must be numeric (an array or tensor). Received dtype {arr.dtype}.")
         t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.is_floating_point() and t.dtype != torch.float32 and t.dtype == torch.float64:
+    if t.dtype == torch.float64 or t.dtype == torch.bool:
         t = t.to(backend.torch_dtype(backend.floatx()))
-    if t.dtype == torch.uint8 or t.dtype == torch.int8 or t.dtype == torch.int16 or t.dtype == torch.int32:
-        t = t.to(torch.int64) if what.startswith("y") else t.to(torch.float32)
+    elif t.dtype in _SMALL_INTS:
+        t = t.to(torch.int64) if what.startswith("y") else t.to(backend.torch_dtype(backend.floatx()))
     return t.to(device)
 
 
@@ -128,6 +150,14 @@ class _IterData:
         self.source, self.device, self.n = source, device, None
         self._exhausted = False
 
+    @property
+    def kind(self) -> str:
+        """The source as Keras's messages name it: ``torch DataLoader``, ``generator``, or (initium
+        also takes them) ``Python iterable``."""
+        if isinstance(self.source, torch.utils.data.DataLoader):
+            return "torch DataLoader"
+        return "generator" if iter(self.source) is self.source else "Python iterable"
+
     def steps(self, batch_size: int) -> int | None:
         try:
             return len(self.source)
@@ -175,7 +205,7 @@ class Trainer:
     def __init__(self, model: Any, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
                  metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
                  steps_per_execution: int = 1, jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
-        from initium import losses, metrics as metrics_mod, optimizers
+        from initium import metrics as metrics_mod, optimizers
 
         self.model = model
         self.optimizer = optimizers.get(optimizer)
@@ -184,17 +214,31 @@ class Trainer:
         self.loss_spec = loss
         self.loss_weights = loss_weights
         self._losses = None if loss is None else _map_outputs(loss, _as_loss)
-        if weighted_metrics:
-            raise ValueError("compile: weighted_metrics is not supported yet; pass sample_weight with `metrics`.")
+        for arg, spec in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if spec and not isinstance(spec, (list, tuple, dict)):
+                raise ValueError(f"compile: `{arg}` must be a list, tuple, or dict (one entry per output). "
+                                 f"Received: {arg}={spec!r} of type {type(spec).__name__}; e.g. {arg}=['accuracy'].")
         self.metrics_spec = metrics
+        self.weighted_metrics_spec = weighted_metrics
         self._metrics_mod = metrics_mod
-        self._metrics: list[tuple[int | None, Any]] | None = None  # (output index, metric), resolved at first batch
+        # (output index, metric, weighted?), resolved from the shapes of the first batch
+        self._metrics: list[tuple[int, Any, bool]] | None = None
         self.loss_tracker = metrics_mod.Mean(name="loss")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: `jit_compile` must be True, False or 'auto'. Received: {jit_compile!r}")
+        for arg, flag in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"compile: `{arg}` must be True or False. Received: {arg}={flag!r}")
+        if jit_compile is True and run_eagerly:
+            warnings.warn("If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling `jit_compile`.",
+                          stacklevel=3)
+            jit_compile = False
         # 'auto' is eager: on this project's CPU torch.compile's start-up (tens of seconds) outweighs its gain
         # for the model sizes Keras users train here (bench/fit_speed.py measures both).
         self.jit_compile = jit_compile is True
+        self.run_eagerly = run_eagerly
+        self.auto_scale_loss = auto_scale_loss  # a no-op without a mixed_float16 policy (the module docstring)
+        self.steps_per_execution = _check_steps_per_execution(steps_per_execution)
         self._compiled_forward: Callable | None = None
         self._prepared = False
 
@@ -241,11 +285,20 @@ class Trainer:
         return total
 
     def _resolve_metrics(self, y: Any, y_pred: Any) -> None:
+        """Build ``metrics`` then ``weighted_metrics`` for the outputs, and name them as Keras reports them."""
+        plain = self._metric_entries(self.metrics_spec, "metrics", y, y_pred)
+        weighted = self._metric_entries(self.weighted_metrics_spec, "weighted_metrics", y, y_pred)
+        _name_as_keras(plain, weighted)
+        self._metrics = ([(k, metric, False) for k, metric, _ in plain]
+                         + [(k, metric, True) for k, metric, _ in weighted])
+
+    def _metric_entries(self, spec: Any, arg: str, y: Any, y_pred: Any) -> list[tuple[int, Any, str | None]]:
+        """``(output index, metric, output name or None)`` for one of compile's metric arguments."""
         m = self._metrics_mod
         preds = self._outputs(y_pred)
         ys = list(y) if isinstance(y, (list, tuple)) and len(preds) > 1 else [y]
-        spec = self.metrics_spec or []
-        out: list[tuple[int | None, Any]] = []
+        spec = spec or []
+        out: list[tuple[int, Any, str | None]] = []
 
         def make(ident: Any, k: int) -> Any:
             if isinstance(ident, str) and ident in ("accuracy", "acc"):
@@ -260,21 +313,18 @@ class Trainer:
         if isinstance(spec, dict):
             names = [t._keras_history[0].name for t in self.model.outputs]
             for name, idents in spec.items():
+                if name not in names:
+                    raise ValueError(f"compile: `{arg}` has the key {name!r}, which is not an output of the model; "
+                                     f"outputs: {names}.")
                 k = names.index(name)
                 for ident in (idents if isinstance(idents, (list, tuple)) else [idents]):
-                    metric = make(ident, k)
-                    metric.name = f"{name}_{metric.name}"
-                    out.append((k, metric))
+                    out.append((k, make(ident, k), name))
         else:
-            if not isinstance(spec, (list, tuple)):
-                raise TypeError(f"compile: `metrics` must be a list (or a dict per output). Received: {spec!r}")
             for ident in spec:
                 for k in range(len(preds)):
-                    metric = make(ident, k)
-                    if len(preds) > 1:
-                        metric.name = f"{self.model.outputs[k]._keras_history[0].name}_{metric.name}"
-                    out.append((k, metric))
-        self._metrics = out
+                    prefix = self.model.outputs[k]._keras_history[0].name if len(preds) > 1 else None
+                    out.append((k, make(ident, k), prefix))
+        return out
 
     def _update_metrics(self, y: Any, y_pred: Any, sample_weight: Any) -> None:
         if self._metrics is None:
@@ -283,11 +333,11 @@ class Trainer:
             return
         preds = self._outputs(y_pred)
         ys = list(y) if isinstance(y, (list, tuple)) and len(preds) > 1 else [y]
-        for k, metric in self._metrics:
-            metric.update_state(ys[k], preds[k], sample_weight=sample_weight)  # metrics detach (and keep masks)
+        for k, metric, weighted in self._metrics:  # metrics detach (and keep masks)
+            metric.update_state(ys[k], preds[k], sample_weight=sample_weight if weighted else None)
 
     def metrics(self) -> list:
-        return [self.loss_tracker] + [m for _, m in (self._metrics or [])]
+        return [self.loss_tracker] + [m for _, m, _ in (self._metrics or [])]
 
     def reset_metrics(self) -> None:
         for metric in self.metrics():
@@ -338,7 +388,7 @@ class Trainer:
                     self.model(x, training=False)
             self._prepare()
         forward = self._forward_loss
-        if self.jit_compile:
+        if self.jit_compile and not self.run_eagerly:
             if self._compiled_forward is None:
                 self._compiled_forward = torch.compile(self._forward_loss)
             forward = self._compiled_forward
@@ -382,6 +432,45 @@ def _call_loss(fn: Any, y_true: Any, y_pred: torch.Tensor, sample_weight: Any) -
     return fn(y_true, y_pred, sample_weight=sample_weight)
 
 
+def _name_as_keras(plain: list, weighted: list) -> None:
+    """Give each compiled metric the name Keras reports it under (``CompileMetrics.result``).
+
+    ``plain`` and ``weighted`` hold ``(output index, metric, output name or None)``. A name is the
+    metric's, prefixed with its output's name on multi-output models. A repeated unweighted name
+    gets ``_1``, ``_2``...; a weighted metric whose name is taken becomes ``weighted_<name>`` (then
+    ``_1``... if that is taken too).
+    """
+    counts: dict[str, int] = {}
+
+    def prefixed(out: str | None, name: str) -> str:
+        return f"{out}_{name}" if out else name
+
+    def claim(name: str) -> str:
+        if name not in counts:
+            counts[name] = 1
+            return name
+        index = counts[name]
+        counts[name] += 1
+        return f"{name}_{index}"
+
+    for _, metric, out in plain:
+        metric.name = claim(prefixed(out, metric.name))
+    for _, metric, out in weighted:
+        name = prefixed(out, metric.name)
+        metric.name = claim(name if name not in counts else prefixed(out, f"weighted_{metric.name}"))
+
+
+def _check_steps_per_execution(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        hint = " ('auto' is Keras 2's option; Keras 3 takes an integer)" if value == "auto" else ""
+        raise ValueError(
+            "compile: `steps_per_execution` must be a positive integer, the number of batches run per execution "
+            f"(batch callbacks and the progress bar are called once per execution). Received: "
+            f"steps_per_execution={value!r}{hint}."
+        )
+    return int(value)
+
+
 def _map_outputs(spec: Any, getter: Callable) -> Any:
     if isinstance(spec, dict):
         return {k: getter(v) for k, v in spec.items()}
@@ -402,22 +491,44 @@ def _check_compiled(model: Any, what: str) -> "Trainer":
     return trainer
 
 
+def _check_steps(value: Any, arg: str, what: str) -> None:
+    """``steps_per_epoch``, ``validation_steps``, ``steps``: None or a positive integer."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+        raise ValueError(f"{what}: `{arg}` must be a positive integer or None (None: until the data runs out). "
+                         f"Received: {arg}={value!r}")
+
+
+def _unsupported_with_iterable(data: "_IterData", arg: str, described: str) -> ValueError:
+    """Keras's error for an argument that a DataLoader or generator must carry in its batches."""
+    return ValueError(
+        f"When providing `x` as a {data.kind}, `{arg}` should not be passed. Instead, {described} should be "
+        f"included as part of the {data.kind}: yield (x, y, sample_weight) batches."
+    )
+
+
 def _make_data(model: Any, x: Any, y: Any, sample_weight: Any, what: str) -> Any:
     device = _model_device(model)
     if x is None:
         raise ValueError(f"{what}: `x` is required.")
     if _is_iterable_source(x):
+        data = _IterData(x, device)
         if y is not None:
-            raise ValueError(f"{what}: when x is a DataLoader or generator it must yield (x, y) itself; do not pass y.")
-        return _IterData(x, device)
-    return _ArrayData(x, y, sample_weight, device)
+            raise _unsupported_with_iterable(data, "y", "the targets")
+        if sample_weight is not None:
+            raise _unsupported_with_iterable(data, "sample_weight", "the sample weights")
+        return data
+    data = _ArrayData(x, y, sample_weight, device)
+    if data.n == 0:  # Keras: "num_samples should be a positive integer value, but got num_samples=0"
+        raise ValueError(f"{what}: `x` has no samples (0 rows), so there is nothing to {what} on. Check the data "
+                         "loading or filtering that produced it.")
+    return data
 
 
 def _check_finite(data: Any, what: str) -> None:
-    """One host sync per fit: NaN or inf in x would silently train garbage."""
+    """One host sync per fit: NaN or inf in x, y or sample_weight would silently train garbage."""
     if not isinstance(data, _ArrayData):
         return
-    for arg, tree in (("x", data.x), ("y", data.y)):
+    for arg, tree in (("x", data.x), ("y", data.y), ("sample_weight", data.sw)):
         for t in pytree.tree_leaves(tree):
             if not (isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel()):
                 continue
@@ -432,15 +543,92 @@ def _check_finite(data: Any, what: str) -> None:
                 )
 
 
+def _check_class_weight(class_weight: Any, data: Any, sample_weight: Any) -> None:
+    """Keras's rules for ``class_weight``, plus finite values and integer keys (Keras skips other keys)."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"fit: `class_weight` must be a dict {{class index: weight}}. Received: {class_weight!r}")
+    if isinstance(data, _IterData):  # Keras raises for DataLoaders and generators alike
+        raise ValueError(
+            f"Argument `class_weight` is not supported for {data.kind} inputs. Yield (x, y, sample_weight) batches "
+            f"with the weights of each sample's class instead. Received: class_weight={class_weight}"
+        )
+    if sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time. Multiply the class weights "
+                         "into sample_weight yourself to use both.")
+    for k, w in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise ValueError(f"fit: `class_weight` keys must be class indices (non-negative integers). Received the "
+                             f"key {k!r} in class_weight={class_weight}")
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+            raise ValueError(f"fit: `class_weight` values must be finite numbers. Received class_weight[{k}]={w!r}; "
+                             "a NaN or infinite weight would make every loss NaN.")
+
+
 def _class_weight_to_sample_weight(y: Any, class_weight: dict) -> torch.Tensor:
+    """Each sample's class weight (1 for classes not in the dict), classes read as Keras reads them:
+    the argmax of one-hot rows, else the rounded label."""
     if not isinstance(y, torch.Tensor):
-        raise ValueError("fit: class_weight needs a single y array (one output).")
-    labels = y.argmax(dim=-1) if (y.ndim > 1 and y.shape[-1] > 1) else y.reshape(y.shape[0]).long()
+        raise ValueError("`class_weight` is only supported for Models with a single output.")
+    if y.ndim > 1 and y.shape[-1] > 1:
+        labels = y.argmax(dim=-1)
+    else:
+        labels = y.reshape(y.shape[0])
+        labels = (labels.round() if labels.is_floating_point() else labels).long()
     top = int(labels.max()) + 1 if labels.numel() else 0
-    table = torch.ones(max(top, max(class_weight) + 1), device=y.device)
+    table = torch.ones(max(top, max(class_weight, default=-1) + 1), device=y.device)
     for k, w in class_weight.items():
         table[int(k)] = float(w)
     return table[labels]
+
+
+def _run_executions(batches: Iterable[tuple], per_execution: int, step: Callable, begin: Callable,
+                    end: Callable, stop: Callable[[], bool] | None = None) -> None:
+    """``step(*batch)`` for every batch, grouped in executions of ``per_execution`` batches (Keras's
+    ``steps_per_execution``): ``begin(first index)`` before each execution, ``end(last index)`` after
+    it (the last execution of an epoch may be shorter), then ``stop()`` may end the loop."""
+    last = -1
+    for i, batch in enumerate(batches):
+        if i % per_execution == 0:
+            begin(i)
+        step(*batch)
+        last = i
+        if (i + 1) % per_execution == 0:
+            end(i)
+            if stop is not None and stop():
+                return
+    if last >= 0 and (last + 1) % per_execution:
+        end(last)
+
+
+def _fit_data(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any, validation_split: float,
+              validation_data: Any) -> tuple[Any, Any]:
+    """The training data (with class weights as sample weights) and the validation data, or None."""
+    data = _make_data(model, x, y, sample_weight, "fit")
+    if isinstance(data, _ArrayData) and data.y is None:
+        raise ValueError("fit: `y` is required when x is an array (pass x=..., y=...).")
+    if class_weight is not None:
+        _check_class_weight(class_weight, data, sample_weight)
+    _check_finite(data, "fit")
+    val = None
+    if validation_data is not None:
+        if validation_split:
+            warnings.warn(f"fit: both `validation_data` and `validation_split={validation_split}` were given; "
+                          "validation_data is used and validation_split is ignored (as in Keras).", stacklevel=3)
+        if (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
+                and not _is_iterable_source(validation_data[0])):
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            val = _ArrayData(validation_data[0], validation_data[1], vsw, data.device)
+            _check_finite(val, "fit (validation_data)")
+        else:
+            val = _IterData(validation_data, data.device)
+    elif validation_split:
+        if not isinstance(data, _ArrayData):
+            raise ValueError("fit: validation_split needs array data; pass validation_data with a DataLoader or "
+                             "generator.")
+        data, val = data.split(validation_split)
+    if class_weight is not None:  # training batches only: validation losses stay unweighted by class
+        data.sw = _class_weight_to_sample_weight(data.y, class_weight)
+    return data, val
 
 
 def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
@@ -458,26 +646,10 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
         raise ValueError(f"fit: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
     if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: `validation_split` must be a float in [0, 1). Received: validation_split={validation_split!r}")
+    _check_steps(steps_per_epoch, "steps_per_epoch", "fit")
+    _check_steps(validation_steps, "validation_steps", "fit")
     verbose = 1 if verbose == "auto" else verbose
-    data = _make_data(model, x, y, sample_weight, "fit")
-    if isinstance(data, _ArrayData) and data.y is None:
-        raise ValueError("fit: `y` is required when x is an array (pass x=..., y=...).")
-    _check_finite(data, "fit")
-    if class_weight is not None and isinstance(data, _ArrayData):
-        cw = _class_weight_to_sample_weight(data.y, class_weight)
-        data.sw = cw if data.sw is None else data.sw * cw
-    val = None
-    if validation_split:
-        if not isinstance(data, _ArrayData):
-            raise ValueError("fit: validation_split needs array data; pass validation_data with a DataLoader or generator.")
-        data, val = data.split(validation_split)
-    elif validation_data is not None:
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not _is_iterable_source(validation_data[0]):
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            val = _ArrayData(vx, vy, vsw, data.device)
-        else:
-            val = _IterData(validation_data, data.device)
+    data, val = _fit_data(model, x, y, sample_weight, class_weight, validation_split, validation_data)
     _calibrate_lsuv(model, data)
     steps = steps_per_epoch or data.steps(batch_size)
     cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
@@ -488,17 +660,16 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
     resume = next((cb._resume_epoch for cb in cbs.callbacks if getattr(cb, "_resume_epoch", None) is not None), None)
     if resume is not None:  # BackupAndRestore found a backup: continue after its last finished epoch
         initial_epoch = max(initial_epoch, int(resume))
+
+    def batch_end(i: int) -> None:
+        cbs.on_train_batch_end(i, callbacks_mod.LazyLogs(trainer.logs))
+
     epoch_logs: dict[str, Any] = {}
     for epoch in range(initial_epoch, epochs):
         trainer.reset_metrics()
         cbs.on_epoch_begin(epoch)
-        step = 0
-        for step, (bx, by, bsw) in enumerate(data.batches(batch_size, shuffle, steps_per_epoch)):
-            cbs.on_train_batch_begin(step)
-            trainer.train_step(bx, by, bsw)
-            cbs.on_train_batch_end(step, callbacks_mod.LazyLogs(trainer.logs))
-            if model.stop_training:
-                break
+        _run_executions(data.batches(batch_size, shuffle, steps_per_epoch), trainer.steps_per_execution,
+                        trainer.train_step, cbs.on_train_batch_begin, batch_end, lambda: model.stop_training)
         epoch_logs = trainer.logs()
         if val is not None and (epoch + 1) % validation_freq == 0:
             val_logs = _evaluate_data(model, trainer, val, validation_batch_size or batch_size, validation_steps, None)
@@ -534,21 +705,24 @@ def _calibrate_lsuv(model: Any, data: Any) -> None:
     calibrate_pending(model, _take(data.x, rows), pending)
 
 
+def _no_hook(*_: Any) -> None:
+    """The batch hook of validation inside fit: it runs without callbacks."""
+
+
 def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, steps: int | None, cbs: Any) -> dict:
     trainer.reset_metrics()
-    if cbs is not None:
-        cbs.on_test_begin()
-    for step, (bx, by, bsw) in enumerate(data.batches(batch_size, False, steps)):
-        if cbs is not None:
-            cbs.on_test_batch_begin(step)
-        trainer.test_step(bx, by, bsw)
-        if cbs is not None:
-            from initium import callbacks as callbacks_mod
+    if cbs is None:
+        _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
+                        _no_hook, _no_hook)
+        return trainer.logs()
+    from initium import callbacks as callbacks_mod
 
-            cbs.on_test_batch_end(step, callbacks_mod.LazyLogs(trainer.logs))
+    cbs.on_test_begin()
+    _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
+                    cbs.on_test_batch_begin,
+                    lambda i: cbs.on_test_batch_end(i, callbacks_mod.LazyLogs(trainer.logs)))
     logs = trainer.logs()
-    if cbs is not None:
-        cbs.on_test_end(logs)
+    cbs.on_test_end(logs)
     return logs
 
 
@@ -557,6 +731,7 @@ def evaluate(model: Any, x: Any = None, y: Any = None, batch_size: int | None = 
     from initium import callbacks as callbacks_mod
 
     trainer = _check_compiled(model, "evaluate")
+    _check_steps(steps, "steps", "evaluate")
     verbose = 1 if verbose == "auto" else verbose
     data = _make_data(model, x, y, sample_weight, "evaluate")
     _check_finite(data, "evaluate")
@@ -564,10 +739,7 @@ def evaluate(model: Any, x: Any = None, y: Any = None, batch_size: int | None = 
     cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                      steps=steps or data.steps(bs))
     logs = _evaluate_data(model, trainer, data, bs, steps, cbs)
-    if return_dict:
-        return logs
-    ordered = [logs["loss"]] + [logs[m.name] for m in trainer.metrics()[1:]]
-    return ordered[0] if len(ordered) == 1 else ordered
+    return _results(trainer, logs, return_dict)
 
 
 @torch.no_grad()
@@ -575,18 +747,19 @@ def predict(model: Any, x: Any, batch_size: int | None = None, verbose: Any = "a
             callbacks: Any = None) -> Any:
     from initium import callbacks as callbacks_mod
 
+    _check_steps(steps, "steps", "predict")
     verbose = 1 if verbose == "auto" else verbose
     device = _model_device(model)
     data = _IterData(x, device) if _is_iterable_source(x) else _ArrayData(x, None, None, device)
     bs = batch_size or 32
     cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                      steps=steps or data.steps(bs))
+    trainer = getattr(model, "_trainer", None)
     cbs.on_predict_begin()
     outs = []
-    for step, (bx, _, _) in enumerate(data.batches(bs, False, steps)):
-        cbs.on_predict_batch_begin(step)
-        outs.append(model(bx, training=False))
-        cbs.on_predict_batch_end(step, {})
+    _run_executions(data.batches(bs, False, steps), trainer.steps_per_execution if trainer is not None else 1,
+                    lambda bx, _y, _sw: outs.append(model(bx, training=False)), cbs.on_predict_batch_begin,
+                    lambda i: cbs.on_predict_batch_end(i, {}))
     cbs.on_predict_end()
     if not outs:
         raise ValueError("predict: the input has no samples.")
@@ -599,11 +772,14 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     trainer = _check_compiled(model, "train_on_batch")
     data = _ArrayData(x, y, sample_weight, _model_device(model))
     if class_weight is not None:
-        cw = _class_weight_to_sample_weight(data.y, class_weight)
-        data.sw = cw if data.sw is None else data.sw * cw
+        if sample_weight is not None:  # Keras's message
+            raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified at the same time. "
+                             f"Received: sample_weight={sample_weight}, class_weight={class_weight}")
+        _check_class_weight(class_weight, data, None)
+        data.sw = _class_weight_to_sample_weight(data.y, class_weight)
     trainer.reset_metrics()
     trainer.train_step(data.x, data.y, data.sw)
-    return _batch_result(trainer, return_dict)
+    return _results(trainer, trainer.logs(), return_dict)
 
 
 def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
@@ -611,11 +787,12 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None, 
     data = _ArrayData(x, y, sample_weight, _model_device(model))
     trainer.reset_metrics()
     trainer.test_step(data.x, data.y, data.sw)
-    return _batch_result(trainer, return_dict)
+    return _results(trainer, trainer.logs(), return_dict)
 
 
-def _batch_result(trainer: Trainer, return_dict: bool) -> Any:
-    logs = trainer.logs()
+def _results(trainer: Trainer, logs: dict, return_dict: bool) -> Any:
+    """``logs``, or ``[loss, *metrics]`` in compile order (``metrics`` then ``weighted_metrics``), or the
+    loss alone when there are no metrics."""
     if return_dict:
         return logs
     ordered = [logs["loss"]] + [logs[m.name] for m in trainer.metrics()[1:]]

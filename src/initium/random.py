@@ -24,9 +24,10 @@ conversion, so every step is exact and cheap), and ``eps`` = 2**-23 (2**-52):
   the normal restricted to [-2, 2]: exact truncation, no resampling, every value within
   ``mean +- 2 stddev``. Its standard deviation is ``TRUNCATED_NORMAL_STD`` * ``stddev``.
 
-float16 and bfloat16 values are computed in float32 and rounded. Draws are computed on the CPU
-(numpy fills the bits from several threads, torch does the arithmetic) and moved to the target
-device, so CPU and GPU get identical values; an on-device generator is future work.
+float16 and bfloat16 values are computed in float32 and rounded. On the CPU numpy fills the bits
+from several threads and torch does the arithmetic; on any other device ``initium.random_device``
+computes the same bits and the same values there, in one pass (a Triton kernel on CUDA, torch ops
+elsewhere), so CPU and GPU get identical values (float64 normals: within an ulp).
 
 Seeds
     ``seed=None`` draws from the global ``SeedGenerator`` (fresh values every call);
@@ -62,6 +63,10 @@ __all__ = [
     "randint",
     "shuffle",
     "dropout",
+    "categorical",
+    "gamma",
+    "beta",
+    "binomial",
     "set_random_seed",
     "global_seed",
     "random_bits",
@@ -372,15 +377,21 @@ def _draw(shape: Any, kind: str, a: float, b: float, dtype: Any, seed: Any, devi
     for arg, val in (("a", a), ("b", b)):
         if not math.isfinite(val):
             raise ValueError(f"initium.random.{fn}: parameters must be finite. Received: {val}")
+    dev = torch.device(device) if device is not None else backend.default_device()
+    if dev.type == "meta":  # shapes only (symbolic shape inference): no values, and no key consumed
+        return torch.empty(dims, dtype=backend.torch_dtype(name), device=dev)
     key = draw_key(seed)
     compute = torch.float64 if name == "float64" else torch.float32
     n = math.prod(dims)
-    out = _standard(n, key, kind, compute, float(a), float(b)).reshape(dims)
+    if dev.type == "cpu":
+        out = _standard(n, key, kind, compute, float(a), float(b))
+    else:  # the same values, computed where they will live (initium.random_device)
+        from initium import random_device
+
+        out = random_device.fill(n, key, kind, compute, float(a), float(b), dev)
+    out = out.reshape(dims)
     target = backend.torch_dtype(name)
-    if target != compute:
-        out = out.to(target)
-    dev = torch.device(device) if device is not None else backend.default_device()
-    return out if dev.type == "cpu" else out.to(dev)
+    return out if target == compute else out.to(target)
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, device=None) -> torch.Tensor:
@@ -454,3 +465,78 @@ def dropout(inputs, rate, noise_shape=None, seed=None) -> torch.Tensor:
     shape = tuple(t.shape) if noise_shape is None else _shape_tuple(noise_shape, "noise_shape")
     keep = uniform(shape, dtype="float32", seed=seed, device=t.device) >= rate
     return t * keep.to(t.dtype) / (1.0 - rate)
+
+
+# ---------------------------------------------------------------------- distributions on numpy's samplers
+# Keras's categorical / gamma / beta / binomial. Their samplers are numpy's (rejection and inversion
+# algorithms that consume a varying number of bits), fed by the same Philox stream as every other
+# draw, so one seed gives the same values on every machine and device.
+def _params(name: str, fn: str, value: Any, dims: tuple[int, ...]) -> np.ndarray:
+    arr = backend.to_numpy(value).astype(np.float64)
+    try:
+        return np.broadcast_to(arr, dims)
+    except ValueError:
+        raise ValueError(f"initium.random.{fn}: `{name}` of shape {arr.shape} does not broadcast to shape={dims}.") from None
+
+
+def _float_result(values: np.ndarray, dtype: Any, fn: str, device: Any) -> torch.Tensor:
+    name = backend.standardize_dtype(dtype)
+    if name not in backend.FLOAT_DTYPES:
+        raise ValueError(f"initium.random.{fn}: `dtype` must be a float dtype {list(backend.FLOAT_DTYPES)}. "
+                         f"Received: dtype={name}")
+    return backend.to_tensor(values, dtype=name, device=device)
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None) -> torch.Tensor:
+    """``num_samples`` class indices per row of ``logits`` (shape ``(batch, classes)``), drawn with
+    probabilities ``softmax(logits)`` (inverse CDF of Philox uniforms)."""
+    t = logits if isinstance(logits, torch.Tensor) else backend.to_tensor(logits)
+    if t.ndim != 2:
+        raise ValueError("`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
+                         f"Received: logits={logits}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) or num_samples < 0:
+        raise ValueError(f"initium.random.categorical: `num_samples` must be a non-negative integer. "
+                         f"Received: num_samples={num_samples!r}")
+    name = backend.standardize_dtype(dtype)
+    if name in backend.FLOAT_DTYPES or name == "bool":
+        raise ValueError(f"initium.random.categorical: `dtype` must be an integer dtype. Received: dtype={name}")
+    z = backend.to_numpy(t).astype(np.float64)
+    if not np.isfinite(z).any(axis=1).all() or np.isnan(z).any():
+        raise ValueError("initium.random.categorical: every row of `logits` needs a finite entry and no NaN.")
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    u = _numpy_generator(seed).random((t.shape[0], int(num_samples)))
+    idx = np.stack([np.searchsorted(cdf[i], u[i], side="right") for i in range(t.shape[0])]) if t.shape[0] else \
+        np.zeros((0, int(num_samples)), dtype=np.int64)
+    idx = np.minimum(idx, t.shape[1] - 1)  # guards a cdf that rounds to just below 1
+    return backend.to_tensor(idx, dtype=name, device=t.device)
+
+
+def gamma(shape, alpha, dtype=None, seed=None) -> torch.Tensor:
+    """Gamma(alpha, 1) values of ``shape`` (``alpha`` > 0 broadcasts to ``shape``)."""
+    dims = _shape_tuple(shape)
+    a = _params("alpha", "gamma", alpha, dims)
+    if not (a > 0).all():
+        raise ValueError(f"initium.random.gamma: `alpha` must be > 0. Received: alpha={alpha!r}")
+    return _float_result(_numpy_generator(seed).standard_gamma(a), dtype, "gamma", None)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None) -> torch.Tensor:
+    """Beta(alpha, beta) values of ``shape`` (both > 0, broadcast to ``shape``)."""
+    dims = _shape_tuple(shape)
+    a, b = _params("alpha", "beta", alpha, dims), _params("beta", "beta", beta, dims)
+    if not ((a > 0).all() and (b > 0).all()):
+        raise ValueError(f"initium.random.beta: `alpha` and `beta` must be > 0. Received: alpha={alpha!r}, beta={beta!r}")
+    return _float_result(_numpy_generator(seed).beta(a, b), dtype, "beta", None)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None) -> torch.Tensor:
+    """Binomial(counts, probabilities) values of ``shape``, as floats (Keras's default dtype)."""
+    dims = _shape_tuple(shape)
+    n, p = _params("counts", "binomial", counts, dims), _params("probabilities", "binomial", probabilities, dims)
+    if not ((n >= 0).all() and (n == np.floor(n)).all()):
+        raise ValueError(f"initium.random.binomial: `counts` must be non-negative integers. Received: counts={counts!r}")
+    if not ((p >= 0).all() and (p <= 1).all()):
+        raise ValueError(f"initium.random.binomial: `probabilities` must be in [0, 1]. "
+                         f"Received: probabilities={probabilities!r}")
+    return _float_result(_numpy_generator(seed).binomial(n.astype(np.int64), p), dtype, "binomial", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils import _pytree as pytree
 
@@ -110,24 +111,33 @@ class Functional(Model):
                 )
         self._nodes = [n for n in order if not isinstance(n.layer, InputLayer)]
         self._registry = torch.nn.ModuleList()  # indexed: state_dict keys do not depend on auto-names
-        by_name: dict[str, Layer] = {}
-        for layer in _keras_layer_order(flat_out, flat_in):
-            if layer.name in by_name:
-                if by_name[layer.name] is not layer:
+        self._operations: list[Any] = []  # layers and ops (initium.ops.Operation), in Keras's order
+        by_name: dict[str, Any] = {}
+        for op in _keras_layer_order(flat_out, flat_in):
+            if op.name in by_name:
+                if by_name[op.name] is not op:
                     raise ValueError(
-                        f"The name '{layer.name}' is used by two different layers in model '{self.name}'. "
+                        f"The name '{op.name}' is used by two different layers or ops in model '{self.name}'. "
                         "All layer names should be unique: give one of them name=..."
                     )
                 continue
-            by_name[layer.name] = layer
-            self._registry.append(layer)
+            by_name[op.name] = op
+            self._operations.append(op)
+            if isinstance(op, Layer):
+                self._registry.append(op)
         self.built = True
         shapes = pytree.tree_map(lambda t: t.shape, inputs)
         self._build_input_shape = shapes
 
     @property
     def layers(self) -> list[Layer]:
+        """The layers, in Keras's order (ops applied to KerasTensors are in ``operations`` only)."""
         return list(self._registry)
+
+    @property
+    def operations(self) -> list[Any]:
+        """Every layer and op of the graph, in Keras's order (``InputLayer``s included)."""
+        return list(self._operations)
 
     @property
     def inputs(self) -> list[KerasTensor]:
@@ -181,29 +191,13 @@ class Functional(Model):
     def get_config(self) -> dict[str, Any]:
         from initium.layers.serialization import serialize
 
-        node_key: dict[int, tuple[str, int]] = {}
-        for layer in self.layers:
-            for i, node in enumerate(layer._inbound_nodes):
-                node_key[id(node)] = (layer.name, i)
         in_graph = {id(n) for n in self._nodes}
-
-        def tensor_config(t: Any) -> Any:
-            if not isinstance(t, KerasTensor):
-                return t
-            layer, index, tindex = t._keras_history
-            return {"class_name": "__keras_tensor__",
-                    "config": {"shape": t.shape, "dtype": t.dtype, "keras_history": [layer.name, index, tindex]}}
-
         layer_configs = []
-        for layer in self.layers:
-            entry = serialize(layer)
-            entry["name"] = layer.name
-            nodes = []
-            for node in layer._inbound_nodes:
-                if id(node) in in_graph:
-                    args, kwargs = pytree.tree_map(tensor_config, (list(node.args), dict(node.kwargs)))
-                    nodes.append({"args": args, "kwargs": kwargs})
-            entry["inbound_nodes"] = nodes
+        for op in self._operations:
+            entry = serialize(op)
+            entry["name"] = op.name
+            entry["inbound_nodes"] = [{"args": _encode(list(node.args)), "kwargs": _encode(dict(node.kwargs))}
+                                      for node in op._inbound_nodes if id(node) in in_graph]
             layer_configs.append(entry)
 
         def endpoint(t: KerasTensor) -> list:
@@ -220,60 +214,188 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Functional":
+        """Rebuild the graph: create every layer, then replay each layer's calls (``inbound_nodes``)
+        once the tensors they take exist. Every part of the config is checked as it is read, so a
+        malformed one raises a ``ValueError`` naming the layer and key."""
         from initium.layers.serialization import deserialize
 
+        entries = _layer_entries(config)
         created: dict[str, Layer] = {}
         outputs_of: dict[tuple[str, int], Any] = {}
-        pending = list(config["layers"])
-        for lc in pending:
-            created[lc["name"]] = deserialize(lc, custom_objects=custom_objects)
-            if isinstance(created[lc["name"]], InputLayer):
-                outputs_of[(lc["name"], 0)] = created[lc["name"]].output
-
-        def resolve(obj: Any) -> Any:
-            if isinstance(obj, dict) and obj.get("class_name") == "__keras_tensor__":
-                name, index, tindex = obj["config"]["keras_history"]
-                out = outputs_of[(name, index)]
-                leaves = pytree.tree_leaves(out)
-                return leaves[tindex]
-            if isinstance(obj, dict):
-                return {k: resolve(v) for k, v in obj.items()}
-            if isinstance(obj, list):
-                return [resolve(v) for v in obj]
-            return obj
-
+        for entry in entries:
+            layer = created[entry["name"]] = deserialize(entry, custom_objects=custom_objects)
+            if isinstance(layer, InputLayer):
+                outputs_of[(entry["name"], 0)] = layer.output
+        done = dict.fromkeys(created, 0)
         progress = True
-        done: dict[str, int] = {name: 0 for name in created}
         while progress:
             progress = False
-            for lc in pending:
-                layer = created[lc["name"]]
-                if isinstance(layer, InputLayer):
-                    continue
-                nodes = lc.get("inbound_nodes", [])
-                while done[lc["name"]] < len(nodes):
-                    node = nodes[done[lc["name"]]]
+            for entry in entries:
+                name, layer, nodes = entry["name"], created[entry["name"]], entry.get("inbound_nodes") or []
+                while not isinstance(layer, InputLayer) and done[name] < len(nodes):
+                    node = nodes[done[name]]
                     try:
-                        args, kwargs = resolve(node.get("args", [])), resolve(node.get("kwargs", {}))
-                    except KeyError:
+                        args = _resolve(node.get("args", []), outputs_of, f"layer '{name}'")
+                        kwargs = _resolve(node.get("kwargs", {}), outputs_of, f"layer '{name}'")
+                    except _NotYet:
                         break
                     out = layer(*args, **kwargs)
-                    outputs_of[(lc["name"], len(layer._inbound_nodes) - 1)] = out
-                    done[lc["name"]] += 1
+                    outputs_of[(name, len(layer._inbound_nodes) - 1)] = out
+                    done[name] += 1
                     progress = True
-
-        def endpoint(e: Any) -> Any:
-            if isinstance(e, list) and len(e) == 3 and isinstance(e[0], str):
-                name, index, tindex = e
-                if (name, index) not in outputs_of:
-                    raise ValueError(f"Model config is inconsistent: no output for layer '{name}' node {index}.")
-                return pytree.tree_leaves(outputs_of[(name, index)])[tindex]
-            if isinstance(e, list):
-                return [endpoint(x) for x in e]
-            if isinstance(e, dict):
-                return {k: endpoint(v) for k, v in e.items()}
-            return e
-
-        inputs = endpoint(config["input_layers"])
-        outputs = endpoint(config["output_layers"])
+        inputs = _endpoints(config.get("input_layers"), outputs_of, "input_layers")
+        outputs = _endpoints(config.get("output_layers"), outputs_of, "output_layers")
         return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+# ------------------------------------------------------------------------------------------- reading configs
+class _NotYet(Exception):
+    """A node's input tensor is made by a call that has not been replayed yet."""
+
+
+def _layer_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``layers`` of a functional config, each a dict with a unique string ``name`` and a list
+    of ``inbound_nodes`` (dicts with ``args`` a list and ``kwargs`` a dict, nesting a few levels)."""
+    from initium.layers.serialization import MAX_STRUCTURE_DEPTH, structure_depth
+
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise ValueError(f"A functional config's 'layers' must be a list of layer entries. Received: "
+                         f"{type(entries).__name__}")
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            raise ValueError(f"Entry {i} of the functional config's 'layers' needs a string 'name' (and "
+                             f"'class_name', 'config', 'inbound_nodes'). Received: {type(entry).__name__} "
+                             f"with name {name!r}")
+        if name in seen:
+            raise ValueError(f"The functional config's 'layers' has two entries named '{name}'.")
+        seen.add(name)
+        nodes = entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list) or not all(
+                isinstance(n, dict) and isinstance(n.get("args", []), list) and isinstance(n.get("kwargs", {}), dict)
+                for n in nodes):
+            raise ValueError(f"Layer '{name}': 'inbound_nodes' must be a list of {{'args': [...], 'kwargs': "
+                             "{...}} (Keras 3's form).")
+        if structure_depth(nodes) > MAX_STRUCTURE_DEPTH:
+            raise ValueError(f"Layer '{name}': 'inbound_nodes' nests more than {MAX_STRUCTURE_DEPTH} levels deep.")
+    return entries
+
+
+def _history(value: Any, where: str) -> tuple[str, int, int]:
+    """A ``[layer_name, node_index, tensor_index]`` triple, checked."""
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and all(type(k) is int and k >= 0 for k in value[1:])):
+        raise ValueError(f"{where}: a tensor reference must be [layer_name, node_index, tensor_index] (a string "
+                         f"and two non-negative integers). Received: {value!r}")
+    return value[0], value[1], value[2]
+
+
+def _tensor(outputs_of: dict[tuple[str, int], Any], ref: tuple[str, int, int], where: str) -> KerasTensor:
+    name, index, tindex = ref
+    leaves = pytree.tree_leaves(outputs_of[(name, index)])
+    if tindex >= len(leaves):
+        raise ValueError(f"{where}: layer '{name}' call {index} has {len(leaves)} output(s); the config asks for "
+                         f"output {tindex}.")
+    return leaves[tindex]
+
+
+def _encode(obj: Any) -> Any:
+    """A node's arguments as Keras writes them: KerasTensors as ``__keras_tensor__`` references,
+    slices, ``...``, arrays, tensors and bytes as ``__slice__``/``__ellipsis__``/``__numpy__``/
+    ``__tensor__``/``__bytes__`` entries; lists, tuples and dicts element by element."""
+    if isinstance(obj, KerasTensor):
+        op, index, tindex = obj._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": obj.shape, "dtype": obj.dtype, "keras_history": [op.name, index, tindex]}}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _encode(v) for k, v in obj.items()}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {"start": _encode(obj.start), "stop": _encode(obj.stop),
+                                                      "step": _encode(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, torch.Tensor):
+        from initium import backend
+
+        return {"class_name": "__tensor__", "config": {"value": obj.detach().cpu().tolist(),
+                                                       "dtype": backend.standardize_dtype(obj.dtype)}}
+    if isinstance(obj, np.ndarray) and obj.ndim > 0:
+        return {"class_name": "__numpy__", "config": {"value": obj.tolist(), "dtype": obj.dtype.name}}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _decode_value(obj: dict[str, Any], where: str) -> Any:
+    """The value of a ``__slice__``/``__ellipsis__``/``__numpy__``/``__tensor__``/``__bytes__`` entry."""
+    kind, inner = obj["class_name"], obj.get("config")
+    if kind == "__ellipsis__":
+        return Ellipsis
+    if not isinstance(inner, dict):
+        raise ValueError(f"{where}: a {kind} entry needs a 'config' dict. Received: {type(inner).__name__}")
+    if kind == "__slice__":
+        bounds = [inner.get(k) for k in ("start", "stop", "step")]
+        if not all(b is None or type(b) is int for b in bounds):
+            raise ValueError(f"{where}: a slice's start/stop/step must be integers or null. Received: {bounds}")
+        return slice(*bounds)
+    if kind == "__bytes__":
+        if not isinstance(inner.get("value"), str):
+            raise ValueError(f"{where}: a __bytes__ entry's value must be a string.")
+        return inner["value"].encode("utf-8")
+    from initium import backend
+    from initium.layers.serialization import check_numeric_array
+
+    value = check_numeric_array(inner.get("value"), inner.get("dtype"), where)
+    return backend.to_tensor(value, device="cpu") if kind == "__tensor__" else value
+
+
+_VALUE_KINDS = ("__slice__", "__ellipsis__", "__numpy__", "__tensor__", "__bytes__")
+
+
+def _resolve(obj: Any, outputs_of: dict[tuple[str, int], Any], where: str) -> Any:
+    """A node's arguments with each ``__keras_tensor__`` replaced by the tensor it names (and the
+    other special entries by their values)."""
+    if isinstance(obj, dict) and obj.get("class_name") == "__keras_tensor__":
+        inner = obj.get("config")
+        ref = _history(inner.get("keras_history") if isinstance(inner, dict) else None, where)
+        if ref[:2] not in outputs_of:
+            raise _NotYet
+        return _tensor(outputs_of, ref, where)
+    if isinstance(obj, dict) and obj.get("class_name") in _VALUE_KINDS:
+        return _decode_value(obj, where)
+    if isinstance(obj, dict):
+        return {k: _resolve(v, outputs_of, where) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve(v, outputs_of, where) for v in obj]
+    return obj
+
+
+def _endpoints(spec: Any, outputs_of: dict[tuple[str, int], Any], key: str) -> Any:
+    """``input_layers``/``output_layers``: a triple, or lists/dicts of triples, as tensors."""
+    from initium.layers.serialization import MAX_STRUCTURE_DEPTH, structure_depth
+
+    if structure_depth(spec) > MAX_STRUCTURE_DEPTH or not isinstance(spec, (list, dict)) or not spec:
+        raise ValueError(f"A functional config's '{key}' must be [layer_name, node_index, tensor_index] or a "
+                         f"list/dict of them. Received: {type(spec).__name__}")
+
+    def walk(e: Any) -> Any:
+        if isinstance(e, list) and len(e) == 3 and isinstance(e[0], str):
+            ref = _history(e, f"'{key}'")
+            if ref[:2] not in outputs_of:
+                raise ValueError(f"Model config is inconsistent: '{key}' names layer '{ref[0]}' call {ref[1]}, "
+                                 "which the config never makes.")
+            return _tensor(outputs_of, ref, f"'{key}'")
+        if isinstance(e, list):
+            return [walk(x) for x in e]
+        if isinstance(e, dict):
+            return {k: walk(v) for k, v in e.items()}
+        raise ValueError(f"A functional config's '{key}' holds {e!r}; expected [layer_name, node_index, "
+                         "tensor_index] triples.")
+
+    return walk(spec)

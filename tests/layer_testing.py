@@ -13,6 +13,9 @@ What it checks, in order:
    config is valid Keras), its config equals ours, its weight shapes and order equal ours; then
    Keras's weights are copied into ours with ``set_weights`` and the outputs must agree to
    ``atol`` for every mode in ``training_modes``.
+
+Several inputs (``input_shape`` a list of shapes) are passed as one list (``layer([a, b])``), or,
+with ``inputs_as_args=True``, as positional arguments (``layer(a, b)``, as MultiHeadAttention takes them).
 """
 
 from __future__ import annotations
@@ -101,19 +104,25 @@ def run_layer_test(
     rtol: float = 1e-5,
     seed: int = 0,
     call_kwargs: dict[str, Any] | None = None,
+    inputs_as_args: bool = False,
 ) -> Any:
     """Run the checks described in the module docstring; returns our built layer."""
     rng = np.random.default_rng(seed)
     call_kwargs = call_kwargs or {}
     multi = isinstance(input_shape, list)
+
+    def invoke(target: Any, xs: list, **kwargs: Any) -> Any:
+        if inputs_as_args:
+            return target(*xs, **kwargs)
+        return target(xs if multi else xs[0], **kwargs)
+
     shapes = input_shape if multi else [input_shape]
     dtypes = input_dtype if isinstance(input_dtype, list) else [input_dtype] * len(shapes)
     data = [_make_input(s, d, rng, *input_range) for s, d in zip(shapes, dtypes)]
-    x = data if multi else data[0]
 
     # 1. eager call
     layer = layer_cls(**init_kwargs)
-    y = layer([torch.from_numpy(d) for d in data] if multi else torch.from_numpy(x), **call_kwargs)
+    y = invoke(layer, [torch.from_numpy(d) for d in data], **call_kwargs)
     assert _shapes(y) == (expected_output_shape if not isinstance(expected_output_shape, tuple) or True else None), (
         f"{layer_cls.__name__}: output shape {_shapes(y)} != expected {expected_output_shape}")
 
@@ -129,7 +138,7 @@ def run_layer_test(
     # 3. symbolic path
     sym_layer = layer_cls(**init_kwargs)
     inputs = [initium.Input(shape=tuple(s[1:]), dtype=d) for s, d in zip(shapes, dtypes)]
-    sym_out = sym_layer(inputs if multi else inputs[0], **call_kwargs)
+    sym_out = invoke(sym_layer, inputs, **call_kwargs)
 
     def none_batch(s: Any) -> Any:
         if isinstance(s, list):
@@ -154,8 +163,8 @@ def run_layer_test(
         keras = _keras()
         kcls = getattr(keras.layers, layer_cls.__name__)
         klayer = kcls.from_config(json.loads(_json(config)))
-        kx = [keras.ops.convert_to_tensor(d) for d in data] if multi else keras.ops.convert_to_tensor(x)
-        ky = klayer(kx, **call_kwargs)
+        kx = [keras.ops.convert_to_tensor(d) for d in data]
+        invoke(klayer, kx, **call_kwargs)
         kcfg = klayer.get_config()
         assert _same_config(json.loads(_json(_strip_names(kcfg))), json.loads(_json(_strip_names(config)))), (
             f"{layer_cls.__name__}: Keras config differs:\n keras={kcfg}\n ours ={config}")
@@ -164,9 +173,8 @@ def run_layer_test(
         assert [v.name for v in klayer.weights] == [v.name for v in layer.weights], "weight names differ from Keras"
         layer.set_weights(kweights)
         for training in training_modes:
-            kout = klayer(kx, training=training, **call_kwargs)
-            out = layer([torch.from_numpy(d) for d in data] if multi else torch.from_numpy(x), training=training,
-                        **call_kwargs)
+            kout = invoke(klayer, kx, training=training, **call_kwargs)
+            out = invoke(layer, [torch.from_numpy(d) for d in data], training=training, **call_kwargs)
             ours_list, theirs_list = _to_np(out), _to_np(kout)
             if not isinstance(ours_list, list):
                 ours_list, theirs_list = [ours_list], [theirs_list]

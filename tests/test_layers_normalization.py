@@ -306,3 +306,92 @@ def test_layer_normalization_errors():
         layers.LayerNormalization(axis=[1, -1])(torch.ones(2, 4))
     with pytest.raises(ValueError, match=r"sizes of axes \[-1\] must be known"):
         layers.LayerNormalization().build((None, None))
+
+
+# ---------------------------------------------------------------------------------------- GroupNormalization
+GN_CASES = [
+    ({"groups": 2}, (2, 3, 4, 6), [(6,), (6,)]),
+    ({"groups": 3, "axis": 1, "gamma_initializer": "random_normal", "beta_initializer": "random_uniform"},
+     (2, 6, 4, 5), [(6,), (6,)]),  # channels_first
+    ({"groups": -1, "center": False}, (2, 5, 4), [(4,)]),  # instance normalization
+    ({"groups": 1, "axis": -2, "scale": False}, (2, 6, 4), [(6,)]),
+    ({"groups": 2, "gamma_regularizer": "l2", "beta_constraint": "non_neg"}, (3, 4), [(4,), (4,)]),
+    ({"groups": 4, "epsilon": 0.5}, (2, 3, 3, 2, 8), [(8,), (8,)]),
+    ({"groups": 2, "center": False, "scale": False}, (2, 5, 4), []),
+]
+
+
+@pytest.mark.parametrize("kwargs,shape,weights", GN_CASES)
+def test_group_normalization_parity(kwargs, shape, weights):
+    run_layer_test(layers.GroupNormalization, kwargs, input_shape=shape, expected_output_shape=shape,
+                   expected_weight_shapes=weights, expected_trainable=len(weights), training_modes=(False, True))
+
+
+def test_group_normalization_normalizes_each_group_of_each_sample():
+    x = torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(0)) * 4 + 2
+    y = _np(layers.GroupNormalization(groups=2, epsilon=0.0)(x)).reshape(3, 5, 2, 4)
+    np.testing.assert_allclose(y.mean(axis=(1, 3)), np.zeros((3, 2)), atol=1e-5)
+    np.testing.assert_allclose(y.var(axis=(1, 3)), np.ones((3, 2)), rtol=1e-4)
+    layer = layers.GroupNormalization(groups=-1)
+    layer(x)
+    assert layer.get_config()["groups"] == 8  # Keras writes the resolved count once built
+
+
+def test_group_normalization_passes_a_mask_and_defaults_match_keras():
+    x = torch.ones(2, 3, 4)
+    x._keras_mask = torch.tensor([[True, False, True], [True, True, False]])
+    assert layers.GroupNormalization(groups=2)(x)._keras_mask is x._keras_mask
+    ours = layers.GroupNormalization(name="g").get_config()
+    assert ours == _keras().layers.GroupNormalization(name="g").get_config()
+    assert ours["groups"] == 32 and ours["epsilon"] == 1e-3
+
+
+@pytest.mark.parametrize("groups, channels", [(3, 8), (16, 8)])
+def test_group_normalization_groups_must_divide_channels(groups, channels):
+    with pytest.raises(ValueError, match=rf"GroupNormalization 'gn': the number of channels \({channels}, axis -1 "
+                                         rf"of input shape \(2, 5, {channels}\)\) must be a multiple of the number of "
+                                         rf"groups\. Received: groups={groups}\. Use groups that divides {channels}: "
+                                         r"one of \[1, 2, 4, 8\], or -1"):
+        layers.GroupNormalization(groups=groups, name="gn")(torch.ones(2, 5, channels))
+    with pytest.raises(ValueError):  # Keras raises the same type for the same mistake
+        _keras().layers.GroupNormalization(groups=groups)(np.ones((2, 5, channels), "float32"))
+
+
+def test_group_normalization_argument_errors():
+    for bad in (0, -2, 2.5, True, "4"):
+        expected = (r"Received an invalid value for argument `groups`, expected a positive integer \(or `-1` for "
+                    rf"instance normalization\)\. Received: groups={re.escape(repr(bad))}")
+        with pytest.raises(ValueError, match=expected):
+            layers.GroupNormalization(groups=bad)
+    with pytest.raises(TypeError, match=r"`axis` must be an int, the channel axis.*Received: axis=\[1\]"):
+        layers.GroupNormalization(axis=[1])
+    with pytest.raises(ValueError, match=r"Axis 3 is out of bounds for input shape \(2, 4\)"):
+        layers.GroupNormalization(groups=2, axis=3)(torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"Axis -1 of input tensor should have a defined dimension.*\(None, 3, None\)"):
+        layers.GroupNormalization(groups=2).build((None, 3, None))
+
+
+# ---------------------------------------------------------------------------------------- UnitNormalization
+@pytest.mark.parametrize("kwargs,shape", [({}, (2, 3, 4)), ({"axis": [1, 2]}, (2, 3, 4)), ({"axis": (1,)}, (2, 3, 4)),
+                                          ({"axis": 0}, (3, 5))])
+def test_unit_normalization_parity(kwargs, shape):
+    run_layer_test(layers.UnitNormalization, kwargs, input_shape=shape, expected_output_shape=shape,
+                   expected_weight_shapes=[], expected_trainable=0)
+
+
+def test_unit_normalization_gives_unit_norms_keeps_zeros_and_masks():
+    x = torch.tensor([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(layers.UnitNormalization()(x).numpy(), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
+    x._keras_mask = torch.tensor([True, False])
+    assert layers.UnitNormalization()(x)._keras_mask is x._keras_mask
+    assert layers.UnitNormalization(axis=(1, 2)).get_config()["axis"] == [1, 2]  # a list, as Keras stores it
+
+
+def test_unit_normalization_errors():
+    with pytest.raises(TypeError, match=r"Invalid value for `axis` argument: expected an int or a list/tuple of ints\. "
+                                        r"Received: axis='x'"):
+        layers.UnitNormalization(axis="x")
+    with pytest.raises(ValueError, match=r"Axis 2 is out of bounds for input shape \(2, 4\).*UnitNormalization 'un'"):
+        layers.UnitNormalization(axis=2, name="un")(torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"Axis -3 is out of bounds"):
+        layers.UnitNormalization(axis=[-3]).compute_output_shape((None, 4))

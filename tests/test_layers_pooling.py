@@ -257,3 +257,67 @@ def test_pool_larger_than_input_with_valid_padding():
     with pytest.raises(ValueError, match=r"AveragePooling1D .*pool_size=\(4,\) is larger"):
         layers.AveragePooling1D(4, data_format="channels_first")(torch.zeros(1, 8, 3))
     assert layers.MaxPooling2D(3, padding="same")(torch.zeros(1, 2, 5, 1)).shape == (1, 1, 2, 1)
+
+
+# ------------------------------------------------------------------------------------------ adaptive
+ADAPTIVE_CASES = [
+    (1, "Average", 3, "channels_last", (2, 7, 4), (2, 3, 4)),
+    (1, "Max", (4,), "channels_first", (2, 3, 10), (2, 3, 4)),
+    (1, "Max", 5, "channels_last", (2, 3, 2), (2, 5, 2)),  # more cells than the input: windows overlap
+    (2, "Average", 3, "channels_last", (2, 7, 5, 3), (2, 3, 3, 3)),
+    (2, "Average", (2, 4), "channels_first", (2, 3, 6, 9), (2, 3, 2, 4)),
+    (2, "Max", (1, 3), "channels_last", (2, 5, 7, 2), (2, 1, 3, 2)),
+    (2, "Max", 2, "channels_first", (1, 2, 5, 5), (1, 2, 2, 2)),
+    (3, "Average", (1, 2, 3), "channels_last", (1, 4, 5, 6, 2), (1, 1, 2, 3, 2)),
+    (3, "Max", 2, "channels_first", (1, 2, 5, 4, 3), (1, 2, 2, 2, 2)),
+    (3, "Max", (3, 1, 2), "channels_last", (2, 7, 3, 5, 1), (2, 3, 1, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("rank, mode, size, fmt, in_shape, out_shape", ADAPTIVE_CASES)
+def test_adaptive_pooling_matches_keras(rank, mode, size, fmt, in_shape, out_shape):
+    cls = getattr(layers, f"Adaptive{mode}Pooling{rank}D")
+    run_layer_test(cls, {"output_size": size, "data_format": fmt}, input_shape=in_shape,
+                   expected_output_shape=out_shape, expected_weight_shapes=[], expected_trainable=0)
+
+
+def test_adaptive_pooling_windows_and_config():
+    x = torch.arange(1.0, 8.0).reshape(1, 7, 1)  # 7 steps into 3 cells: windows [0, 3), [2, 5), [4, 7)
+    np.testing.assert_allclose(layers.AdaptiveAveragePooling1D(3)(x).numpy().ravel(), [2, 4, 6])
+    np.testing.assert_allclose(layers.AdaptiveMaxPooling1D(3)(x).numpy().ravel(), [3, 5, 7])
+    keras = _keras()
+    for name, size in [("AdaptiveAveragePooling1D", 3), ("AdaptiveMaxPooling2D", [2, 3]),
+                       ("AdaptiveAveragePooling3D", 2)]:
+        ours = getattr(layers, name)(size, name="p").get_config()
+        assert ours == getattr(keras.layers, name)(size, name="p").get_config()
+        assert isinstance(ours["output_size"], tuple)
+    # unknown spatial sizes: the output's are known
+    assert layers.AdaptiveMaxPooling2D((2, 3))(initium.Input(shape=(None, None, 4))).shape == (None, 2, 3, 4)
+    assert layers.AdaptiveAveragePooling1D(2, data_format="channels_first")(
+        initium.Input(shape=(5, None))).shape == (None, 5, 2)
+
+
+def test_adaptive_pooling_errors():
+    with pytest.raises(ValueError, match=r"For 1D input, `output_size` tuple must have length 1\. Received: \(2, 3\) "
+                                         r"\(in AdaptiveAveragePooling1D 'a1'\)"):
+        layers.AdaptiveAveragePooling1D((2, 3), name="a1")
+    with pytest.raises(TypeError, match=r"`output_size` must be an integer or tuple of 1 integer\. Received: 2\.5"):
+        layers.AdaptiveMaxPooling1D(2.5)
+    with pytest.raises(TypeError, match=r"`output_size` must be an integer or \(height, width\) tuple\. Received: "
+                                        r"\(1, 2, 3\)"):
+        layers.AdaptiveMaxPooling2D((1, 2, 3))
+    with pytest.raises(TypeError, match=r"`output_size` must be an integer or \(depth, height, width\) tuple\. "
+                                        r"Received: '2'"):
+        layers.AdaptiveAveragePooling3D("2")
+    for keras_name, bad in [("AdaptiveMaxPooling2D", (1, 2, 3)), ("AdaptiveMaxPooling1D", 2.5)]:
+        with pytest.raises(TypeError):  # Keras raises the same type for the same mistake
+            getattr(_keras().layers, keras_name)(bad)
+    with pytest.raises(ValueError, match=r"AdaptiveMaxPooling2D 'm0': every entry of `output_size` must be a positive "
+                                         r"integer.*Received: output_size=\(0, 2\)"):
+        layers.AdaptiveMaxPooling2D((0, 2), name="m0")
+    with pytest.raises(ValueError, match=r"output_size=-1"):
+        layers.AdaptiveAveragePooling3D(-1)
+    with pytest.raises(ValueError, match=r"data_format"):
+        layers.AdaptiveAveragePooling2D(2, data_format="nchw")
+    with pytest.raises(ValueError, match=r"layer 'am'.*expected ndim=4, found ndim=3"):
+        layers.AdaptiveMaxPooling2D(2, name="am")(torch.ones(1, 4, 4))

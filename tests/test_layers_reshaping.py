@@ -322,3 +322,136 @@ def test_integer_inputs_keep_their_dtype_eagerly_and_symbolically(name, kwargs, 
     if name in ("Flatten", "Reshape", "Permute"):  # Keras reports float32 for the other three (its eager output is int32)
         keras = _keras()
         assert getattr(keras.layers, name)(**kwargs)(keras.Input(shape, dtype="int32")).dtype == "int32"
+
+
+# ------------------------------------------------------------------ Cropping, ZeroPadding, UpSampling 1D/3D
+SPATIAL_CASES = [
+    (layers.Cropping1D, {}, (2, 5, 3), (2, 3, 3)),
+    (layers.Cropping1D, {"cropping": (0, 2)}, (2, 5, 3), (2, 3, 3)),
+    (layers.Cropping1D, {"cropping": 2}, (2, 5, 3), (2, 1, 3)),  # one step left: the smallest allowed
+    (layers.Cropping2D, {}, (2, 3, 4, 2), (2, 3, 4, 2)),  # Keras's default crops nothing
+    (layers.Cropping2D, {"cropping": ((1, 0), (0, 2))}, (2, 4, 5, 3), (2, 3, 3, 3)),
+    (layers.Cropping2D, {"cropping": (1, 2), "data_format": "channels_first"}, (2, 3, 4, 5), (2, 3, 2, 1)),
+    (layers.Cropping3D, {}, (2, 4, 5, 6, 3), (2, 2, 3, 4, 3)),
+    (layers.Cropping3D, {"cropping": (1, 0, 2), "data_format": "channels_first"}, (2, 3, 4, 5, 6), (2, 3, 2, 5, 2)),
+    (layers.Cropping3D, {"cropping": ((0, 1), (2, 0), (0, 0))}, (1, 3, 3, 2, 2), (1, 2, 1, 2, 2)),
+    (layers.ZeroPadding1D, {}, (2, 5, 3), (2, 7, 3)),
+    (layers.ZeroPadding1D, {"padding": (0, 2), "data_format": "channels_first"}, (2, 5, 3), (2, 5, 5)),
+    (layers.ZeroPadding3D, {}, (2, 2, 3, 4, 3), (2, 4, 5, 6, 3)),
+    (layers.ZeroPadding3D, {"padding": ((1, 0), (0, 2), (1, 1)), "data_format": "channels_first"},
+     (2, 3, 2, 3, 4), (2, 3, 3, 5, 6)),
+    (layers.ZeroPadding3D, {"padding": (0, 1, 2)}, (1, 2, 2, 2, 1), (1, 2, 4, 6, 1)),
+    (layers.UpSampling1D, {}, (2, 4, 3), (2, 8, 3)),
+    (layers.UpSampling1D, {"size": 3}, (2, 4, 3), (2, 12, 3)),
+    (layers.UpSampling3D, {}, (2, 2, 3, 1, 3), (2, 4, 6, 2, 3)),
+    (layers.UpSampling3D, {"size": (1, 2, 3), "data_format": "channels_first"}, (2, 3, 2, 3, 1), (2, 3, 2, 6, 3)),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, in_shape, out_shape", SPATIAL_CASES)
+def test_cropping_padding_upsampling_match_keras(cls, kwargs, in_shape, out_shape):
+    run_layer_test(cls, kwargs, input_shape=in_shape, expected_output_shape=out_shape,
+                   expected_weight_shapes=[], expected_trainable=0)
+
+
+def test_cropping_padding_upsampling_values():
+    x = np.arange(1, 7, dtype="float32").reshape(1, 6, 1)
+    np.testing.assert_array_equal(layers.Cropping1D((1, 2))(x).numpy().ravel(), [2, 3, 4])
+    np.testing.assert_array_equal(layers.ZeroPadding1D((2, 1))(x[:, :2]).numpy().ravel(), [0, 0, 1, 2, 0])
+    np.testing.assert_array_equal(layers.UpSampling1D(2)(x[:, :3]).numpy().ravel(), [1, 1, 2, 2, 3, 3])
+    v = np.arange(8, dtype="float32").reshape(1, 2, 2, 2, 1)
+    up = layers.UpSampling3D((2, 1, 3))(v).numpy()[0, ..., 0]
+    np.testing.assert_array_equal(up, np.repeat(np.repeat(v[0, ..., 0], 2, axis=0), 3, axis=2))
+    padded = layers.ZeroPadding3D(((1, 0), (0, 0), (0, 1)), data_format="channels_first")(
+        np.ones((1, 1, 1, 1, 1), "float32")).numpy()[0, 0]
+    np.testing.assert_array_equal(padded, [[[0, 0]], [[1, 0]]])
+    np.testing.assert_array_equal(layers.Cropping3D(((1, 0), (0, 1), (1, 1)))(v.repeat(2, axis=3)).numpy()[0, ..., 0],
+                                  v[0, 1:, :1, :, 0].repeat(2, axis=2)[:, :, 1:3])
+
+
+@pytest.mark.parametrize("name, kwargs, shape", [
+    ("Cropping1D", {"cropping": 1}, (None, 3)), ("Cropping2D", {"cropping": 1}, (None, 4, 2)),
+    ("Cropping3D", {"data_format": "channels_first"}, (2, 3, None, 4)), ("ZeroPadding1D", {}, (None, 3)),
+    ("ZeroPadding3D", {"padding": 2}, (None, 3, None, 1)), ("UpSampling1D", {"size": 3}, (None, 2)),
+    ("UpSampling3D", {"data_format": "channels_first"}, (2, None, 3, 4)),
+])
+def test_spatial_layers_unknown_sizes_match_keras(name, kwargs, shape):
+    _symbolic_shape_matches_keras(name, kwargs, shape)
+
+
+@pytest.mark.parametrize("cls, kwargs, shape", [
+    (layers.Cropping1D, {"cropping": (2, 1)}, (2, 3, 4)),
+    (layers.Cropping1D, {"cropping": 4}, (2, 3, 4)),
+    (layers.Cropping2D, {"cropping": ((1, 1), (0, 0))}, (2, 2, 5, 1)),
+    (layers.Cropping2D, {"cropping": ((0, 0), (3, 2)), "data_format": "channels_first"}, (2, 1, 4, 5)),
+    (layers.Cropping3D, {"cropping": (0, 0, 2)}, (1, 3, 3, 4, 1)),
+])
+def test_cropping_everything_is_refused_like_keras(cls, kwargs, shape):
+    keras = _keras()
+    x = np.ones(shape, "float32")
+    match = r"Values in `cropping` argument should be smaller than the corresponding spatial dimension .*cropping="
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)(x)
+    with pytest.raises(ValueError, match=match):  # symbolic too, when the size is known
+        cls(**kwargs)(initium.Input(shape=shape[1:]))
+    with pytest.raises(ValueError):
+        getattr(keras.layers, cls.__name__)(**kwargs)(x)
+
+
+def test_spatial_layers_keep_integer_dtypes():
+    for layer, shape in [(layers.Cropping1D(), (4, 2)), (layers.ZeroPadding3D(), (1, 2, 1, 1)),
+                         (layers.UpSampling1D(), (3, 2)), (layers.Cropping3D(0), (2, 2, 2, 1))]:
+        assert layer(np.ones((2, *shape), "int32")).dtype == torch.int32
+        assert type(layer)(**layer.get_config())(initium.Input(shape, dtype="int32")).dtype == "int32"
+
+
+def test_spatial_layer_argument_errors():
+    with pytest.raises(ValueError, match=r"The `cropping` argument must be a tuple of 2 integers\. Received "
+                                         r"cropping=-1, including values \{-1\} .*\(in Cropping1D 'c1'\)"):
+        layers.Cropping1D(-1, name="c1")
+    with pytest.raises(ValueError, match=r"`cropping` must be >= 0\. Received: cropping=-2 \(in Cropping2D 'c2'\)"):
+        layers.Cropping2D(-2, name="c2")
+    with pytest.raises(ValueError, match=r"`cropping` should have two elements\. Received: cropping=\(1, 2, 3\)"):
+        layers.Cropping2D((1, 2, 3))
+    with pytest.raises(ValueError, match=r"`cropping` should have 3 elements\. Received: cropping=\(1, 2\)"):
+        layers.Cropping3D((1, 2))
+    with pytest.raises(ValueError, match=r"The `3rd entry of cropping` argument must be a tuple of 2 integers"):
+        layers.Cropping3D((1, 2, (3, 4, 5)))
+    with pytest.raises(ValueError, match=r"`cropping` should be either an int, a tuple of 3 ints "
+                                         r"\(symmetric_dim1_crop, symmetric_dim2_crop, symmetric_dim3_crop\), or a "
+                                         r"tuple of 3 tuples of 2 ints \(\(left_dim1_crop, right_dim1_crop\).*"
+                                         r"cropping='a'"):
+        layers.Cropping3D("a")
+    with pytest.raises(ValueError, match=r"`padding` should have 3 elements\. Received: padding=\[1\] \(in "
+                                         r"ZeroPadding3D 'z3'\)"):
+        layers.ZeroPadding3D([1], name="z3")
+    with pytest.raises(ValueError, match=r"`padding` must be >= 0\. Received: padding=-1"):
+        layers.ZeroPadding3D(-1)  # Keras would crop silently here; initium refuses
+    with pytest.raises(ValueError, match=r"The `padding` argument must be a tuple of 2 integers\. Received "
+                                         r"padding=\(1, 2, 3\)"):
+        layers.ZeroPadding1D((1, 2, 3))
+    with pytest.raises(TypeError, match=r"Expected an integer value for `size`, got <class 'tuple'> \(size=\(2,\), "
+                                        r"in UpSampling1D 'u1'\)"):
+        layers.UpSampling1D((2,), name="u1")
+    with pytest.raises(ValueError, match=r"Argument `size` should be a positive integer\. Received: size=0"):
+        layers.UpSampling1D(0)
+    with pytest.raises(ValueError, match=r"The `size` argument must be a tuple of 3 integers\. Received size=\(2, 2\)"):
+        layers.UpSampling3D((2, 2))
+    with pytest.raises(ValueError, match=r"data_format='nhwc'"):
+        layers.Cropping3D(data_format="nhwc")
+    with pytest.raises(ValueError, match=r"layer 'u3'.*expected ndim=5, found ndim=4.*UpSampling3D needs \(batch, "
+                                         r"depth, rows, cols, channels\) inputs"):
+        layers.UpSampling3D(name="u3")(np.ones((1, 2, 2, 2), "float32"))
+
+
+def test_spatial_layers_follow_the_global_data_format():
+    initium.backend.set_image_data_format("channels_first")
+    try:
+        layer = layers.Cropping3D(1)
+        assert layer.data_format == "channels_first"
+        assert layer(np.ones((1, 2, 3, 3, 3), "float32")).shape == (1, 2, 1, 1, 1)
+        assert layers.ZeroPadding1D().get_config()["data_format"] == "channels_first"
+        assert layers.UpSampling3D().data_format == "channels_first"
+    finally:
+        initium.backend.set_image_data_format("channels_last")
+    assert layers.Cropping2D().data_format == "channels_last"

@@ -9,13 +9,20 @@ from initium import layers, models
 from initium.initializers import Initializer
 from initium.layers import Input, InputLayer, Layer, Variable
 from initium.models import Model, Sequential
+from initium.backend import device, name_scope
+from initium.symbolic import KerasTensor
 
 from initium.version import __version__
 
-_LAZY_SUBMODULES = ("callbacks", "datasets", "losses", "metrics", "optimizers")
+_LAZY_SUBMODULES = ("callbacks", "datasets", "losses", "metrics", "ops", "optimizers", "tree")
 
 
 def __getattr__(name: str):
+    if name == "Operation":
+        from initium.ops.operation import Operation
+
+        globals()[name] = Operation
+        return Operation
     if name in _LAZY_SUBMODULES:
         import importlib
 
@@ -30,5 +37,6 @@ def __dir__() -> list[str]:
 
 __all__ = ["activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers", "layers",
            "losses", "metrics", "models", "optimizers", "random",
-           "regularizers", "saving", "utils", "Initializer", "Input", "InputLayer", "Layer", "Model", "Sequential",
+           "regularizers", "saving", "utils", "Initializer", "Input", "InputLayer", "KerasTensor", "Layer", "Model",
+           "Operation", "Sequential", "device", "name_scope", "ops", "tree",
            "Variable", "__version__"]

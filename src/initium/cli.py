@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("model", help="a .keras file (written by Keras 3 or initium)")
     r.add_argument("--data", default="digits", help="data to run through the model (default: digits)")
     r.add_argument("--plot", default=None, metavar="OUT.png", help="also draw per-layer activation histograms")
-    b = sub.add_parser("bias-study", help="measure what bias initialization does (BIAS_STUDY.md protocol)")
+    b = sub.add_parser("bias-study", help="measure what bias initialization does (docs/bias_study_protocol.md)")
     mode = b.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", default=True, help="the < 2 minute profile (default)")
     mode.add_argument("--full", action="store_true", help="the full profile; writes a markdown report and figures")

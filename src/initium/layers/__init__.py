@@ -18,12 +18,19 @@ from initium.layers.recurrent import *  # noqa: F401,F403
 from initium.layers.reshaping import *  # noqa: F401,F403
 from initium.layers.merging import *  # noqa: F401,F403
 from initium.layers.preprocessing import *  # noqa: F401,F403
-from initium.layers import conv, embedding, merging, normalization, pooling, preprocessing, recurrent, regularization, reshaping
+from initium.layers.einsum_dense import *  # noqa: F401,F403
+from initium.layers.attention import *  # noqa: F401,F403
+from initium.layers.activation import *  # noqa: F401,F403
+from initium.layers.core_extra import *  # noqa: F401,F403
+from initium.layers.augmentation import *  # noqa: F401,F403
+from initium.layers import (activation, attention, augmentation, conv, core_extra, einsum_dense, embedding, merging,
+                            normalization, pooling, preprocessing, recurrent, regularization, reshaping)
 
 for _cls in (InputLayer, Dense, Activation):
     register_layer(_cls)
 
 __all__ = ["Layer", "InputSpec", "InputLayer", "Input", "Dense", "Activation", "KerasTensor", "Variable",
            "serialize", "deserialize", "register_layer", "LAYERS"]
-for _m in (conv, pooling, normalization, regularization, embedding, recurrent, reshaping, merging, preprocessing):
+for _m in (conv, pooling, normalization, regularization, embedding, recurrent, reshaping, merging, preprocessing,
+           einsum_dense, attention, activation, core_extra, augmentation):
     __all__ += list(_m.__all__)

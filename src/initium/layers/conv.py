@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from initium import activations, constraints, initializers, regularizers
+from initium import activations, backend, constraints, initializers, regularizers
 from initium.layers.layer import InputSpec, Layer
 from initium.layers.serialization import register_layer
 from initium.layers.symbolic import KerasTensor
@@ -106,9 +106,9 @@ def padding_arg(where: str, value: Any, allowed: Sequence[str]) -> str:
 
 
 def data_format_arg(where: str, value: Any) -> str:
-    """``None`` -> ``'channels_last'`` (initium's ``image_data_format``); lower-cased otherwise."""
+    """``None`` -> ``backend.image_data_format()`` (``'channels_last'`` by default); lower-cased otherwise."""
     if value is None:
-        return "channels_last"
+        return backend.image_data_format()
     fmt = str(value).lower()
     if fmt not in ("channels_last", "channels_first"):
         raise ValueError(

@@ -123,6 +123,7 @@ class Dense(Layer):
             raise ValueError("Dense: LoRA and quantization are not supported by initium (lora_rank and "
                              "quantization_config must be None).")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True  # as Keras: a mask passes through (e.g. a transformer's feed-forward)
         self.units = positive_int(f"Dense '{self.name}'", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)

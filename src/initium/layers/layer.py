@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from torch.utils import _pytree as pytree
 from initium import backend, initializers
 from initium import random as irandom
 from initium.layers.symbolic import KerasTensor, Node, is_symbolic, shape_of
-from initium.layers.variable import Variable
+from initium.layers.variable import Variable, check_flags
 
 __all__ = ["Layer", "InputSpec", "name_scope"]
 
@@ -35,22 +35,12 @@ _ALLOWED_BASE_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_s
 
 
 def _scope() -> list[str]:
-    if not hasattr(_tls, "scope"):
-        _tls.scope = []
-    return _tls.scope
+    """The active name scopes (``initium.name_scope``, which layers enter while they build)."""
+    scope = backend.current_name_scope()
+    return scope.split("/") if scope else []
 
 
-class name_scope:
-    """Prefix the paths of weights created inside the block (``with name_scope("sequential"):``)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        _scope().append(self.name)
-
-    def __exit__(self, *exc: Any) -> None:
-        _scope().pop()
+name_scope = backend.name_scope  # a building layer scopes its weights' paths: "sequential/dense/kernel"
 
 
 class InputSpec:
@@ -73,8 +63,10 @@ def _dtype_name(dtype: Any) -> str:
 
 class Layer(torch.nn.Module):
     """Base class of layers. Subclass it: create weights in ``build(input_shape)`` with
-    ``add_weight``, compute in ``call(inputs, ...)``, and return the constructor arguments from
-    ``get_config``.
+    ``add_weight``, compute in ``call(inputs, ...)``. Saving needs the constructor arguments: as in
+    Keras, a subclass without its own ``get_config`` gets them recorded automatically when they are
+    plain values (str, int, float, bool, None, and lists, tuples and dicts of them); otherwise it
+    must implement ``get_config`` (and ``from_config`` if an argument has to be rebuilt).
 
     >>> class Scale(Layer):
     ...     def build(self, input_shape):
@@ -89,6 +81,17 @@ class Layer(torch.nn.Module):
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__ and not getattr(cls.__dict__["build"], "_initium_wrapped", False):
             cls.build = _wrap_build(cls.__dict__["build"])
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Layer":
+        """Record the constructor's arguments for ``get_config`` (Keras's automatic config).
+
+        Only classes written outside initium that keep the base ``get_config`` are recorded: the
+        arguments as bound to ``__init__``'s signature, defaults included, or why they cannot be.
+        """
+        layer = super().__new__(cls)
+        if _auto_configured(cls):
+            layer.__dict__["_auto_config"] = _record_arguments(cls, args, kwargs)
+        return layer
 
     def __init__(self, *, activity_regularizer: Any = None, trainable: bool = True, name: str | None = None,
                  dtype: Any = None, autocast: bool = True, **kwargs: Any) -> None:
@@ -196,7 +199,14 @@ class Layer(torch.nn.Module):
                    trainable: bool = True, autocast: bool = True, regularizer: Any = None,
                    constraint: Any = None, aggregation: str = "none", overwrite_with_gradient: bool = False,
                    name: str | None = None) -> Variable:
-        """Create, initialize, check and register one weight (the only way a weight is born)."""
+        """Create, initialize, check and register one weight (the only way a weight is born).
+
+        ``aggregation``, ``autocast`` and ``overwrite_with_gradient`` are validated and kept on the
+        :class:`Variable` (``variable.aggregation``, ...). ``overwrite_with_gradient=True`` is live:
+        the optimizer writes the gradient into the variable instead of updating it. ``aggregation``
+        (distributed training) and ``autocast`` (mixed precision) are recorded only: initium trains
+        on one device and has no mixed-precision scope.
+        """
         from initium import constraints, regularizers
 
         if isinstance(shape, str):
@@ -205,6 +215,7 @@ class Layer(torch.nn.Module):
                 f"the string {shape!r}. Call add_weight(name={shape!r}, shape=..., initializer=...)."
             )
         shape = () if shape is None else tuple(shape)
+        check_flags(f"{self.name}/{name or 'variable'}", aggregation, overwrite_with_gradient)
         dname = backend.standardize_dtype(dtype if dtype is not None else self._dtype)
         if initializer is None:
             initializer = "glorot_uniform" if backend.is_float_dtype(dname) else "zeros"
@@ -224,8 +235,9 @@ class Layer(torch.nn.Module):
             with irandom.record_keys() as keys:
                 value = initializers.initialize(init, shape, dname, device=self._weight_device(), name=path)
         var = Variable(value, trainable=trainable and self._trainable, name=name, path=path,
-                       initializer=init, init_keys=keys, regularizer=regularizers.get(regularizer),
-                       constraint=constraints.get(constraint))
+                       origin=init, init_keys=keys, regularizer=regularizers.get(regularizer),
+                       constraint=constraints.get(constraint), aggregation=aggregation, autocast=autocast,
+                       overwrite_with_gradient=overwrite_with_gradient)
         var._born_trainable = trainable
         key, i = name, 1
         while key in self._parameters or key in self.__dict__ or key in self._modules:
@@ -306,7 +318,8 @@ class Layer(torch.nn.Module):
             arrays.append(arr)
         with torch.no_grad():
             for v, arr in zip(params, arrays):
-                v.copy_(torch.from_numpy(np.ascontiguousarray(arr)).to(device=v.device, dtype=v.dtype))
+                # reshape: ascontiguousarray makes a 0-d array 1-d (a scalar weight, e.g. Normalization's count)
+                v.copy_(torch.from_numpy(np.ascontiguousarray(arr)).reshape(v.shape).to(device=v.device, dtype=v.dtype))
 
     def count_params(self) -> int:
         if not self.built:
@@ -527,10 +540,11 @@ class Layer(torch.nn.Module):
                 self._check_input_spec(x)
                 self.__dict__["_spec_ok_shape"] = shape
         takes_training, takes_mask = self._accepts()
-        training = kwargs.get("training")
         outer = getattr(_tls, "training", None)
-        if training is None:
-            training = bool(outer)
+        # None while no call up the chain said: layers read it as False, the augmentation layers as
+        # their Keras default (True), also inside a model called without `training`
+        context = kwargs.get("training") if kwargs.get("training") is not None else outer
+        training = bool(context)
         if takes_training:
             kwargs["training"] = training
         else:
@@ -545,7 +559,7 @@ class Layer(torch.nn.Module):
             kwargs.pop("mask", None)
         if self._added_losses:
             self._added_losses = []
-        _tls.training = training
+        _tls.training = context
         try:
             out = torch.nn.Module.__call__(self, x, *args[1:], **kwargs)
         finally:
@@ -661,6 +675,26 @@ class Layer(torch.nn.Module):
             from initium import regularizers
 
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if type(self).get_config is Layer.get_config and _auto_configured(type(self)):
+            return self._with_constructor_arguments(config)
+        return config
+
+    def _with_constructor_arguments(self, base: dict[str, Any]) -> dict[str, Any]:
+        """``base`` with the recorded constructor arguments, in Keras's order: name, the arguments,
+        then the base keys; ``NotImplementedError`` naming the argument when they were not recorded."""
+        recorded = self.__dict__.get("_auto_config")
+        if recorded is None or recorded.problem:
+            cls = type(self).__name__
+            why = recorded.problem if recorded is not None else "it was not created by calling its class"
+            raise NotImplementedError(
+                f"{cls} '{self.name}' has no get_config() and its config cannot be generated automatically: "
+                f"{why}. Implement get_config() in {cls}, returning every constructor argument, e.g. "
+                "`def get_config(self): return {**super().get_config(), 'arg': self.arg}` (serialize layers and "
+                "other objects, and add a from_config() classmethod that rebuilds them)."
+            )
+        config = {"name": self.name, **recorded.arguments, **base}
+        if not recorded.takes_name:
+            del config["name"]  # from_config could not pass it back
         return config
 
     @classmethod
@@ -669,6 +703,79 @@ class Layer(torch.nn.Module):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+class _RecordedArguments(NamedTuple):
+    """What ``Layer.__new__`` recorded: the arguments for the config, or why there are none."""
+
+    arguments: dict[str, Any]
+    takes_name: bool  # whether __init__ accepts `name` (by name or through **kwargs)
+    problem: str | None = None
+
+
+_PLAIN = (str, int, float, bool, type(None))  # what a recorded argument may hold (Keras's set)
+_MAX_ARGUMENT_DEPTH = 64
+
+
+def _auto_configured(cls: type) -> bool:
+    """Whether ``cls`` gets Keras's automatic config: it keeps the base ``get_config`` and is not
+    one of initium's own classes (those, like Keras's, write their configs by hand)."""
+    return cls.get_config is Layer.get_config and not cls.__module__.startswith("initium.")
+
+
+def _record_arguments(cls: type, args: tuple, kwargs: dict) -> _RecordedArguments:
+    """Bind a constructor call to ``cls.__init__`` and keep it if every value is plain."""
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return _RecordedArguments({}, False, f"the signature of {cls.__name__}.__init__ cannot be read")
+    params = list(signature.parameters.values())[1:]  # without `self`
+    takes_name = any(p.name == "name" or p.kind is p.VAR_KEYWORD for p in params)
+    if any(p.kind is p.POSITIONAL_ONLY for p in params):
+        return _RecordedArguments({}, takes_name, f"{cls.__name__}.__init__ has positional-only parameters, "
+                                                  "which a config (keyword arguments) cannot pass back")
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError as e:  # __init__ itself will refuse the call
+        return _RecordedArguments({}, takes_name, f"its constructor call does not match __init__ ({e})")
+    bound.apply_defaults()
+    arguments: dict[str, Any] = {}
+    for p in params:
+        value = bound.arguments.get(p.name)
+        if p.kind is p.VAR_POSITIONAL:
+            if value:
+                return _RecordedArguments({}, takes_name, f"it was given extra positional arguments "
+                                                          f"(*{p.name}={value!r}), which a config cannot hold")
+        elif p.kind is not p.VAR_KEYWORD:
+            arguments[p.name] = value
+    arguments.update(next((bound.arguments.get(p.name, {}) for p in params if p.kind is p.VAR_KEYWORD), {}))
+    arguments.pop("name", None)  # the base config has it
+    for key, value in arguments.items():
+        odd = _first_unplain(value)
+        if odd is not None:
+            return _RecordedArguments({}, takes_name, (
+                f"its constructor argument `{key}` holds a {type(odd[0]).__name__} ({_short(odd[0])}); only "
+                "str, int, float, bool, None and lists, tuples and dicts of them are recorded automatically"))
+    return _RecordedArguments(arguments, takes_name)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _first_unplain(value: Any) -> tuple[Any] | None:
+    """``(v,)`` for the first value inside ``value`` (lists, tuples, dict values) that is not plain."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, tuple, dict)):
+            if depth > _MAX_ARGUMENT_DEPTH:  # also a container that holds itself: not writable as JSON
+                return (v,)
+            stack.extend((item, depth + 1) for item in (v.values() if isinstance(v, dict) else v))
+        elif not isinstance(v, _PLAIN):
+            return (v,)
+    return None
 
 
 def _wrap_build(build: Any) -> Any:

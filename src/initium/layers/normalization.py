@@ -1,7 +1,8 @@
-"""Normalization layers: BatchNormalization, LayerNormalization.
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
 
-Both run on torch's fused kernels (``torch.nn.functional.batch_norm`` / ``layer_norm``) with
-Keras's math; half-precision inputs are normalized in float32 and cast back (as Keras does).
+The first three run on torch's fused kernels (``torch.nn.functional.batch_norm`` / ``layer_norm``
+/ ``group_norm``) with Keras's math; half-precision inputs are normalized in float32 (as Keras
+does). UnitNormalization has no weights: it scales each sample to unit L2 norm.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from initium import constraints, initializers, regularizers
 from initium.layers.layer import InputSpec, Layer
 from initium.layers.serialization import register_layer
 
-__all__ = ["BatchNormalization", "LayerNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -31,6 +32,47 @@ def _check_axis(layer: Layer, axis: int, ndim: int, input_shape: Any) -> int:
             f"[{-ndim}, {ndim - 1}], e.g. -1 for channels_last or 1 for channels_first)."
         )
     return axis % ndim
+
+
+def _set_affine(layer: Layer, epsilon: Any, center: bool, scale: bool, beta_initializer: Any,
+                gamma_initializer: Any, beta_regularizer: Any, gamma_regularizer: Any, beta_constraint: Any,
+                gamma_constraint: Any) -> None:
+    """Keep ``epsilon``, ``center``, ``scale`` and the resolved arguments of ``beta`` and ``gamma``
+    (shared by the normalizations)."""
+    layer.epsilon = epsilon
+    layer.center = center
+    layer.scale = scale
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+    layer.gamma = None
+    layer.beta = None
+
+
+def _add_affine(layer: Layer, shape: tuple, scale: bool, center: bool, **kwargs: Any) -> None:
+    """Create ``gamma`` (if ``scale``) then ``beta`` (if ``center``), Keras's order."""
+    if scale:
+        layer.gamma = layer.add_weight(name="gamma", shape=shape, initializer=layer.gamma_initializer,
+                                       regularizer=layer.gamma_regularizer, constraint=layer.gamma_constraint,
+                                       **kwargs)
+    if center:
+        layer.beta = layer.add_weight(name="beta", shape=shape, initializer=layer.beta_initializer,
+                                      regularizer=layer.beta_regularizer, constraint=layer.beta_constraint, **kwargs)
+
+
+def _affine_config(layer: Layer) -> dict[str, Any]:
+    """The config entries of ``beta`` and ``gamma``'s arguments, in LayerNormalization's order."""
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+        "beta_constraint": constraints.serialize(layer.beta_constraint),
+        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
+    }
 
 
 class BatchNormalization(Layer):
@@ -88,23 +130,14 @@ class BatchNormalization(Layer):
             )
         self.synchronized = synchronized
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.center = center
-        self.scale = scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _set_affine(self, float(epsilon), center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.renorm = renorm
         self.renorm_clipping = renorm_clipping
         self.renorm_momentum = renorm_momentum
         self.supports_masking = True
-        self.gamma = None
-        self.beta = None
         self.moving_mean = None
         self.moving_variance = None
 
@@ -118,12 +151,7 @@ class BatchNormalization(Layer):
                 f"the weights. Received input shape {tuple(input_shape)}."
             )
         shape = (channels,)
-        if self.scale:
-            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        _add_affine(self, shape, scale=self.scale, center=self.center)
         self.moving_mean = self.add_weight(name="moving_mean", shape=shape,
                                            initializer=self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=shape,
@@ -288,19 +316,10 @@ class LayerNormalization(Layer):
                 "Expected an int or a list/tuple of ints for the argument 'axis', but received: "
                 f"{axis!r} (LayerNormalization '{self.name}')"
             )
-        self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
         self.rms_scaling = rms_scaling
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_affine(self, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.supports_masking = True
-        self.gamma = None
-        self.beta = None
 
     def _positive_axes(self, input_shape: Any) -> list[int]:
         ndim = len(input_shape)
@@ -325,12 +344,7 @@ class LayerNormalization(Layer):
                 f"LayerNormalization '{self.name}': the sizes of axes {self.axis} must be known to create the "
                 f"weights. Received input shape {tuple(input_shape)}."
             )
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        _add_affine(self, shape, scale=self.scale or self.rms_scaling, center=self.center and not self.rms_scaling)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         self._positive_axes(input_shape)
@@ -367,15 +381,132 @@ class LayerNormalization(Layer):
             "center": self.center,
             "scale": self.scale,
             "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            **_affine_config(self),
         })
         return config
 
 
-for _cls in (BatchNormalization, LayerNormalization):
+class GroupNormalization(Layer):
+    """Normalizes each sample within groups of channels: the ``axis`` channels are split into
+    ``groups`` consecutive groups, and each group is normalized by its own mean and biased variance
+    over the channels in it and every other non-batch axis, then
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta`` per channel. Same in training and
+    inference (no batch statistics). ``groups=1`` is LayerNormalization over all axes; ``groups=-1``
+    (one channel per group) is instance normalization.
+
+    Weights, each of shape ``(channels,)``: ``gamma`` (if ``scale``; default ``ones``) then
+    ``beta`` (if ``center``; default ``zeros``); constant initializers, so zero variance.
+
+    Args:
+        groups: positive int dividing the number of channels, or -1 (as many groups as channels;
+            the built layer's config then holds the channel count, as in Keras). 32.
+        axis: int, the channel axis (-1; 1 for channels_first).
+        epsilon: float added to the variance (1e-3).
+        center, scale: whether to create and use ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: as their names say.
+
+    Reference: Wu & He, "Group Normalization" (2018), https://arxiv.org/abs/1803.08494
+    """
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        where = f"GroupNormalization '{self.name}'"
+        if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or (groups <= 0 and groups != -1):
+            raise ValueError(
+                "Received an invalid value for argument `groups`, expected a positive integer (or `-1` for "
+                f"instance normalization). Received: groups={groups!r} ({where})."
+            )
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"{where}: `axis` must be an int, the channel axis (-1 for channels_last, 1 for "
+                            f"channels_first). Received: axis={axis!r}.")
+        self.groups = int(groups)
+        self.axis = int(axis)
+        _set_affine(self, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        ndim = len(input_shape)
+        dim = input_shape[_check_axis(self, self.axis, ndim, input_shape)]
+        where = f"GroupNormalization '{self.name}'"
+        if dim is None:
+            raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension but the layer "
+                             f"received an input with shape {tuple(input_shape)} ({where}).")
+        groups = dim if self.groups == -1 else self.groups
+        if dim < groups or dim % groups:
+            divisors = [g for g in range(1, dim + 1) if dim % g == 0]
+            raise ValueError(
+                f"{where}: the number of channels ({dim}, axis {self.axis} of input shape {tuple(input_shape)}) "
+                f"must be a multiple of the number of groups. Received: groups={self.groups}. Use groups that "
+                f"divides {dim}: one of {divisors}, or -1 for one group per channel."
+            )
+        self.groups = groups
+        _add_affine(self, (dim,), scale=self.scale, center=self.center, autocast=False)
+        self.input_spec = InputSpec(ndim=ndim, axes={self.axis: dim})
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.float() if inputs.dtype in _LOW_PRECISION else inputs
+        ax = self.axis % x.ndim
+        xc = x if ax == 1 else x.movedim(ax, 1)  # torch's kernel wants (batch, channels, ...): a view
+        gamma = self.gamma.to(x.dtype) if self.gamma is not None else None
+        beta = self.beta.to(x.dtype) if self.beta is not None else None
+        out = F.group_norm(xc, self.groups, gamma, beta, float(self.epsilon))
+        out = out if ax == 1 else out.movedim(1, ax)
+        return out.to(self._torch_dtype())  # Keras casts to the compute dtype
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        _check_axis(self, self.axis, len(input_shape), input_shape)
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, **_affine_config(self)}
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis``: ``x / sqrt(sum(x ** 2, axis))``, with
+    the inverse norm capped at 1e12 so an all-zero sample stays 0. No weights.
+
+    Args:
+        axis: int or list of ints (-1).
+    """
+
+    _EPSILON = 1e-12  # Keras's: caps 1 / norm, so zeros do not become NaN
+
+    def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                                                   for a in axis):
+            self.axis: Any = [int(a) for a in axis]
+        elif isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
+            self.axis = int(axis)
+        else:
+            raise TypeError(
+                "Invalid value for `axis` argument: expected an int or a list/tuple of ints. Received: "
+                f"axis={axis!r} (UnitNormalization '{self.name}')."
+            )
+        self.supports_masking = True
+        self.built = True
+
+    def _axes(self, input_shape: Any) -> list[int]:
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        return [_check_axis(self, a, len(input_shape), input_shape) for a in axes]
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        square_sum = torch.sum(torch.square(inputs), dim=self._axes(inputs.shape), keepdim=True)
+        return inputs * torch.clamp(torch.rsqrt(square_sum), max=1.0 / self._EPSILON)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        self._axes(input_shape)
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization):
     register_layer(_cls)

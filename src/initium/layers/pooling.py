@@ -1,4 +1,5 @@
-"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalAverage/GlobalMaxPooling1D/2D/3D.
+"""Pooling layers: Max/AveragePooling1D/2D/3D, GlobalAverage/GlobalMaxPooling1D/2D/3D and
+AdaptiveAverage/AdaptiveMaxPooling1D/2D/3D.
 
 No weights. Like Keras, these layers are built at construction (so they have no build config).
 ``channels_last`` inputs (the default) are handed to torch as permuted views; the output is
@@ -29,10 +30,16 @@ __all__ = [
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
     "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
 ]
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_ADAPTIVE = {"max": {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d},
+             "average": {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}}
+_ADAPTIVE_SIZES = {1: "an integer or tuple of 1 integer", 2: "an integer or (height, width) tuple",
+                   3: "an integer or (depth, height, width) tuple"}
 
 
 def _where(layer: Layer) -> str:
@@ -298,6 +305,104 @@ class GlobalMaxPooling3D(_GlobalPooling):
     rank, mode = 3, "max"
 
 
+# ---------------------------------------------------------------------------------------- adaptive
+def _output_size(value: Any, rank: int, where: str) -> tuple[int, ...]:
+    """Keras's ``output_size``: an int (every spatial axis) or ``rank`` ints, here also checked to be
+    positive (torch would fail at the first call)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        sizes: tuple = (value,) * rank
+    elif isinstance(value, (list, tuple)):
+        if len(value) != rank:
+            if rank == 1:
+                raise ValueError(f"For 1D input, `output_size` tuple must have length 1. Received: {value!r} "
+                                 f"(in {where}).")
+            raise TypeError(f"`output_size` must be {_ADAPTIVE_SIZES[rank]}. Received: {value!r} of type "
+                            f"{type(value)} (length {len(value)}, in {where}).")
+        sizes = tuple(value)
+    else:
+        raise TypeError(f"`output_size` must be {_ADAPTIVE_SIZES[rank]}. Received: {value!r} of type {type(value)} "
+                        f"(in {where}).")
+    if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in sizes):
+        raise ValueError(f"{where}: every entry of `output_size` must be a positive integer (the number of output "
+                         f"cells along that axis). Received: output_size={value!r}.")
+    return sizes
+
+
+class _AdaptivePooling(Layer):
+    """Base of the adaptive pooling layers: the output has ``output_size`` cells along the spatial
+    axes, whatever the input's size. Cell ``i`` of an axis of input size ``n`` covers the input
+    cells ``floor(i * n / out)`` to ``ceil((i + 1) * n / out) - 1`` (windows may overlap or differ in
+    size by one), and takes their max or mean: torch's ``adaptive_*_pool``, which Keras's torch
+    backend calls. No weights."""
+
+    rank = 2
+    mode = "average"
+
+    def __init__(self, output_size: Any, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        where = _where(self)
+        self.output_size = _output_size(output_size, self.rank, where)
+        self.data_format = data_format_arg(where, data_format)
+        self._channels_last = self.data_format == "channels_last"
+        self.input_spec = InputSpec(ndim=self.rank + 2, hint=rank_hint(type(self).__name__, self.rank,
+                                                                         self.data_format))
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(inputs, self.rank) if self._channels_last else inputs
+        y = _ADAPTIVE[self.mode][self.rank](x, self.output_size)
+        return _to_channels_last(y, self.rank) if self._channels_last else y
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape = tuple(input_shape)
+        return _with_spatial(shape, self.output_size, _channels(shape, self.data_format), self.data_format)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "output_size": self.output_size, "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """Mean over ``output_size`` adaptive windows of the steps axis: ``(batch, steps, features)`` ->
+    ``(batch, output_size, features)``. See :class:`AdaptiveAveragePooling2D`. No weights."""
+
+    rank, mode = 1, "average"
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """Mean over adaptive windows so that the output is ``output_size`` (an int or ``(h, w)``)
+    whatever the input's size: ``(batch, H, W, channels)`` -> ``(batch, h, w, channels)``. Windows
+    split each axis as evenly as possible (torch's rule). No weights.
+
+    >>> AdaptiveAveragePooling2D(1)(Input(shape=(7, 9, 3))).shape
+    (None, 1, 1, 3)
+    """
+
+    rank, mode = 2, "average"
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """3-D adaptive average pooling; see :class:`AdaptiveAveragePooling2D`. No weights."""
+
+    rank, mode = 3, "average"
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """Max over ``output_size`` adaptive windows of the steps axis. No weights."""
+
+    rank, mode = 1, "max"
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """Max over adaptive windows; see :class:`AdaptiveAveragePooling2D`. No weights."""
+
+    rank, mode = 2, "max"
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """3-D adaptive max pooling; see :class:`AdaptiveAveragePooling2D`. No weights."""
+
+    rank, mode = 3, "max"
+
+
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
@@ -309,4 +414,6 @@ for _n in (1, 2, 3):
     register_layer(globals()[f"AveragePooling{_n}D"], f"AvgPool{_n}D")
     register_layer(globals()[f"GlobalAveragePooling{_n}D"], f"GlobalAvgPool{_n}D")
     register_layer(globals()[f"GlobalMaxPooling{_n}D"], f"GlobalMaxPool{_n}D")
+    register_layer(globals()[f"AdaptiveAveragePooling{_n}D"])
+    register_layer(globals()[f"AdaptiveMaxPooling{_n}D"])
 del _n

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from initium import regularizers
+from initium import backend, regularizers
 from initium.layers.layer import InputSpec, Layer
 from initium.layers.serialization import register_layer
 
@@ -64,7 +64,7 @@ def _check_seed(layer: Layer, seed: Any) -> Any:
 
 def _standardize_data_format(layer: str, data_format: Any) -> str:
     if data_format is None:
-        return "channels_last"
+        return backend.image_data_format()
     fmt = str(data_format).lower()
     if fmt not in ("channels_first", "channels_last"):
         raise ValueError(

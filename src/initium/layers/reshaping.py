@@ -1,4 +1,5 @@
-"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding2D, UpSampling2D.
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, Cropping1D/2D/3D, ZeroPadding1D/2D/3D,
+UpSampling1D/2D/3D.
 
 None of them has weights. Shapes follow Keras (``channels_last`` unless ``data_format`` says
 otherwise); every one implements ``compute_output_shape`` so the functional API needs no dummy
@@ -18,7 +19,8 @@ from initium.layers.layer import InputSpec, Layer
 from initium.layers.serialization import register_layer
 from initium.layers.symbolic import KerasTensor
 
-__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector", "ZeroPadding2D", "UpSampling2D"]
+__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D",
+           "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D"]
 
 _DATA_FORMATS = ("channels_first", "channels_last")
 
@@ -26,8 +28,7 @@ _DATA_FORMATS = ("channels_first", "channels_last")
 def standardize_data_format(data_format: Any, where: str) -> str:
     """``None`` -> the global image data format (``channels_last``); otherwise validate, naming the layer."""
     if data_format is None:
-        getter = getattr(backend, "image_data_format", None)
-        return getter() if callable(getter) else "channels_last"
+        return backend.image_data_format()
     value = str(data_format).lower() if isinstance(data_format, str) else data_format
     if value not in _DATA_FORMATS:
         raise ValueError(
@@ -245,7 +246,181 @@ class RepeatVector(_Rearrange):
         return {**super().get_config(), "n": self.n}
 
 
-class ZeroPadding2D(_Rearrange):
+_ORDINALS = ("1st", "2nd", "3rd")
+_AXIS_NAMES = {2: (("height", "top", "bottom"), ("width", "left", "right")),
+               3: (("dim1", "left_dim1", "right_dim1"), ("dim2", "left_dim2", "right_dim2"),
+                   ("dim3", "left_dim3", "right_dim3"))}
+
+
+def side_pairs(value: Any, n: int, arg: str, where: str) -> tuple[tuple[int, int], ...]:
+    """Keras's ``padding`` / ``cropping`` of ``n`` spatial axes as ``((before, after),) * n``: from an
+    int (every side), ``n`` ints (symmetric per axis) or ``n`` pairs; a ValueError naming the layer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"`{arg}` must be >= 0. Received: {arg}={value} (in {where}).")
+        return ((value, value),) * n
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            count = "two" if n == 2 else str(n)
+            raise ValueError(f"`{arg}` should have {count} elements. Received: {arg}={value!r} (in {where}).")
+        return tuple(int_tuple(v, 2, f"{_ORDINALS[i]} entry of {arg}", where, allow_zero=True)
+                     for i, v in enumerate(value))
+    short = "pad" if arg == "padding" else "crop"
+    names = _AXIS_NAMES[n]
+    symmetric = ", ".join(f"symmetric_{axis}_{short}" for axis, _, _ in names)
+    pairs = ", ".join(f"({a}_{short}, {b}_{short})" for _, a, b in names)
+    raise ValueError(
+        f"`{arg}` should be either an int, a tuple of {n} ints ({symmetric}), or a tuple of {n} tuples of 2 ints "
+        f"({pairs}). Received: {arg}={value!r} (in {where})."
+    )
+
+
+class _Spatial(_Rearrange):
+    """Base of the layers that change the ``rank`` spatial axes of ``(batch, *spatial, channels)``
+    (or ``(batch, channels, *spatial)``) inputs, one axis at a time."""
+
+    rank = 2
+
+    def __init__(self, data_format: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format, _where(self))
+        self._first = 2 if self.data_format == "channels_first" else 1  # the first spatial axis
+        dims = ", ".join(("steps",) if self.rank == 1 else ("depth", "rows", "cols")[3 - self.rank:])
+        layout = (f"(batch, channels, {dims})" if self.data_format == "channels_first"
+                  else f"(batch, {dims}, channels)")
+        self.input_spec = InputSpec(ndim=self.rank + 2, hint=f"{type(self).__name__} needs {layout} inputs.")
+
+    def _new_size(self, i: int, size: int) -> int:
+        """The output size of spatial axis ``i`` for an input size ``size`` (known)."""
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        out = list(input_shape)
+        for i in range(self.rank):
+            if out[self._first + i] is not None:
+                out[self._first + i] = self._new_size(i, out[self._first + i])
+        return tuple(out)
+
+
+class _Cropping(_Spatial):
+    """Base of Cropping1D/2D/3D: removes ``_pairs[i] = (before, after)`` cells from spatial axis i."""
+
+    _pairs: tuple[tuple[int, int], ...] = ()
+
+    def _new_size(self, i: int, size: int) -> int:
+        left = size - sum(self._pairs[i])
+        if left <= 0:
+            raise ValueError(
+                "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the "
+                f"input ({_where(self)}: at least one cell must remain on each axis). Received: spatial axis "
+                f"{self._first + i} of size {size}, cropping={self.cropping}. Crop at most {size - 1} cells there "
+                "in all."
+            )
+        return left
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs
+        for i, (before, _) in enumerate(self._pairs):
+            axis = self._first + i
+            out = out.narrow(axis, before, self._new_size(i, inputs.shape[axis]))
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+
+
+class Cropping1D(_Cropping):
+    """Crops the steps axis of ``(batch, steps, features)`` inputs: ``cropping=(a, b)`` removes
+    ``a`` steps at the start and ``b`` at the end (an int ``n`` means ``(n, n)``). No weights.
+
+    Args:
+        cropping: int or pair of ints >= 0 ((1, 1)); at least one step must remain.
+    """
+
+    rank = 1
+
+    def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__("channels_last", **kwargs)
+        self.cropping = int_tuple(cropping, 2, "cropping", _where(self), allow_zero=True)
+        self._pairs = (self.cropping,)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["data_format"]  # Keras's Cropping1D has no data_format
+        return config
+
+
+class Cropping2D(_Cropping):
+    """Crops the two spatial axes of 4-D inputs. No weights.
+
+    Args:
+        cropping: an int (all four sides), a pair ``(h, w)`` (symmetric) or a pair of pairs
+            ``((top, bottom), (left, right))`` (default: no cropping); at least one row and one
+            column must remain.
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    rank = 2
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.cropping = self._pairs = side_pairs(cropping, 2, "cropping", _where(self))
+
+
+class Cropping3D(_Cropping):
+    """Crops the three spatial axes of 5-D inputs; see :class:`Cropping2D`. No weights.
+
+    Args:
+        cropping: an int, 3 ints, or 3 pairs ((1, 1), (1, 1), (1, 1)).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    rank = 3
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.cropping = self._pairs = side_pairs(cropping, 3, "cropping", _where(self))
+
+
+class _ZeroPadding(_Spatial):
+    """Base of ZeroPadding1D/2D/3D: adds ``padding[i] = (before, after)`` zeros on spatial axis i."""
+
+    def _set_pairs(self, pairs: tuple[tuple[int, int], ...]) -> None:
+        self._pairs = pairs
+        flat: list[int] = []
+        for before, after in reversed(pairs):  # F.pad lists the last axis first
+            flat += [before, after]
+        self._pads = tuple(flat) if self.data_format == "channels_first" else (0, 0, *flat)
+
+    def _new_size(self, i: int, size: int) -> int:
+        return size + sum(self._pairs[i])
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return F.pad(inputs, self._pads)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class ZeroPadding1D(_ZeroPadding):
+    """Pads the steps axis of 3-D inputs with zeros: ``padding=(a, b)`` adds ``a`` steps at the
+    start and ``b`` at the end (an int ``n`` means ``(n, n)``). No weights.
+
+    Args:
+        padding: int or pair of ints >= 0 (1).
+        data_format: ``'channels_last'`` (default, ``(batch, steps, features)``) or ``'channels_first'``.
+    """
+
+    rank = 1
+
+    def __init__(self, padding: Any = 1, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.padding = int_tuple(padding, 2, "padding", _where(self), allow_zero=True)
+        self._set_pairs((self.padding,))
+
+
+class ZeroPadding2D(_ZeroPadding):
     """Pads the two spatial axes of a 4-D input with zeros.
 
     No weights.
@@ -256,43 +431,93 @@ class ZeroPadding2D(_Rearrange):
         data_format: ``'channels_last'`` (default, ``(B, H, W, C)``) or ``'channels_first'``.
     """
 
+    rank = 2
+
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        where = _where(self)
-        self.data_format = standardize_data_format(data_format, where)
-        if isinstance(padding, int) and not isinstance(padding, bool):
-            if padding < 0:
-                raise ValueError(f"`padding` must be >= 0. Received: padding={padding} (in {where}).")
-            self.padding = ((padding, padding), (padding, padding))
-        elif isinstance(padding, (list, tuple)):
-            if len(padding) != 2:
-                raise ValueError(f"`padding` should have two elements. Received: padding={padding} (in {where}).")
-            self.padding = (int_tuple(padding[0], 2, "1st entry of padding", where, allow_zero=True),
-                            int_tuple(padding[1], 2, "2nd entry of padding", where, allow_zero=True))
-        else:
-            raise ValueError(
-                "`padding` should be either an int, a tuple of 2 ints (symmetric_height_pad, "
-                "symmetric_width_pad), or a tuple of 2 tuples of 2 ints ((top_pad, bottom_pad), "
-                f"(left_pad, right_pad)). Received: padding={padding!r} (in {where})."
-            )
-        (top, bottom), (left, right) = self.padding
-        # F.pad lists pads from the last axis backwards.
-        self._pads = (left, right, top, bottom) if self.data_format == "channels_first" else (0, 0, left, right, top, bottom)
-        self.input_spec = InputSpec(ndim=4, hint="ZeroPadding2D needs (batch, rows, cols, channels) inputs.")
+        super().__init__(data_format, **kwargs)
+        self.padding = side_pairs(padding, 2, "padding", _where(self))
+        self._set_pairs(self.padding)
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Pads the three spatial axes of a 5-D input with zeros; see :class:`ZeroPadding2D`. No weights.
+
+    Args:
+        padding: an int, 3 ints, or 3 pairs ((1, 1), (1, 1), (1, 1)).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    rank = 3
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.padding = side_pairs(padding, 3, "padding", _where(self))
+        self._set_pairs(self.padding)
+
+
+def _repeat_spatial(inputs: torch.Tensor, first: int, sizes: tuple[int, ...]) -> torch.Tensor:
+    """Nearest-neighbour upsampling: every cell repeated ``sizes[i]`` times along spatial axis i."""
+    out = inputs
+    for i, size in enumerate(sizes):
+        if size != 1:
+            out = torch.repeat_interleave(out, size, dim=first + i)
+    return out
+
+
+class UpSampling1D(_Spatial):
+    """Repeats each step ``size`` times: ``(batch, steps, features) -> (batch, steps * size, features)``.
+    No weights.
+
+    Args:
+        size: positive int (2).
+    """
+
+    rank = 1
+
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
+        super().__init__("channels_last", **kwargs)
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"Expected an integer value for `size`, got {type(size)} (size={size!r}, in "
+                            f"{_where(self)}).")
+        if size <= 0:
+            raise ValueError(f"Argument `size` should be a positive integer. Received: size={size} (in "
+                             f"{_where(self)}).")
+        self.size = size
+
+    def _new_size(self, i: int, size: int) -> int:
+        return size * self.size
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return F.pad(inputs, self._pads)
-
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        out = list(input_shape)
-        first = 2 if self.data_format == "channels_first" else 1
-        for i in range(2):
-            if out[first + i] is not None:
-                out[first + i] += sum(self.padding[i])
-        return tuple(out)
+        return _repeat_spatial(inputs, 1, (self.size,))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+        return {**super().get_config(), "size": self.size}
+
+
+class UpSampling3D(_Spatial):
+    """Repeats each cell ``size[i]`` times along spatial axis i of 5-D inputs:
+    ``(B, D, H, W, C) -> (B, D*sd, H*sh, W*sw, C)``. No weights.
+
+    Args:
+        size: int or 3 positive ints ((2, 2, 2)).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    rank = 3
+
+    def __init__(self, size: Any = (2, 2, 2), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.size = int_tuple(size, 3, "size", _where(self))
+
+    def _new_size(self, i: int, size: int) -> int:
+        return size * self.size[i]
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return _repeat_spatial(inputs, self._first, self.size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
@@ -361,5 +586,6 @@ class UpSampling2D(_Rearrange):
                 "interpolation": self.interpolation}
 
 
-for _cls in (Flatten, Reshape, Permute, RepeatVector, ZeroPadding2D, UpSampling2D):
+for _cls in (Flatten, Reshape, Permute, RepeatVector, Cropping1D, Cropping2D, Cropping3D, ZeroPadding1D,
+             ZeroPadding2D, ZeroPadding3D, UpSampling1D, UpSampling2D, UpSampling3D):
     register_layer(_cls)

@@ -1,6 +1,5 @@
 """Models: ``Model`` (functional and subclassed), ``Sequential``, and JSON round trips."""
 
-import json
 from typing import Any
 
 from initium.models.functional import Functional
@@ -15,13 +14,11 @@ _register(Model)
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Model:
     """Rebuild a model's architecture from ``model.to_json()`` (initium's or Keras's). No weights."""
-    from initium.layers.serialization import deserialize
+    from initium.layers.serialization import deserialize, parse_config_json
 
-    try:
-        config = json.loads(json_string)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model_from_json: not valid JSON ({e}).") from None
-    return deserialize(config, custom_objects=custom_objects)
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise TypeError(f"model_from_json expects a JSON string. Received: {type(json_string).__name__}")
+    return deserialize(parse_config_json(json_string, "model_from_json: the string"), custom_objects=custom_objects)
 
 
 def clone_model(model: Model) -> Model:

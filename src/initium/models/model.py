@@ -27,7 +27,7 @@ class Model(Layer):
             from initium.models.functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)  # a subclass's arguments are its automatic config
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -91,7 +91,16 @@ class Model(Layer):
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
                 jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
-        """Configure training: Keras's arguments and defaults (optimizer 'rmsprop')."""
+        """Configure training: Keras's arguments and defaults (optimizer 'rmsprop').
+
+        ``metrics`` are computed without sample weights and ``weighted_metrics`` with them (a weighted
+        metric named like an unweighted one is logged as ``weighted_<name>``).
+        ``steps_per_execution=N`` (a positive integer) calls the batch callbacks and the progress bar
+        once per N batches. ``jit_compile=True`` runs the forward pass and loss under ``torch.compile``;
+        ``run_eagerly=True`` never compiles (see ``run_eagerly``). ``auto_scale_loss`` acts in Keras only
+        under the ``mixed_float16`` policy, which initium does not have: it is checked and recorded.
+        Details: :mod:`initium.training.trainer`.
+        """
         from initium.training.trainer import Trainer
 
         self._trainer = Trainer(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
@@ -111,8 +120,11 @@ class Model(Layer):
                 "loss": _serialize_spec(trainer.loss_spec, losses.serialize),
                 "loss_weights": trainer.loss_weights,
                 "metrics": _serialize_spec(trainer.metrics_spec, metrics_mod.serialize),
-                "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
-                "jit_compile": bool(trainer.jit_compile)}
+                "weighted_metrics": _serialize_spec(trainer.weighted_metrics_spec, metrics_mod.serialize),
+                "run_eagerly": trainer.run_eagerly, "steps_per_execution": trainer.steps_per_execution,
+                "jit_compile": bool(trainer.jit_compile),
+                # Keras's compile_config has no such key; written only when it differs from the default
+                **({} if trainer.auto_scale_loss else {"auto_scale_loss": False})}
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """``compile`` from a saved ``compile_config`` (Keras's or initium's)."""
@@ -126,7 +138,11 @@ class Model(Layer):
                      loss=_deserialize_spec(config.get("loss"), losses.deserialize),
                      loss_weights=config.get("loss_weights"),
                      metrics=_deserialize_spec(config.get("metrics"), metrics_mod.deserialize),
-                     jit_compile=bool(config.get("jit_compile", False)) or "auto")
+                     weighted_metrics=_deserialize_spec(config.get("weighted_metrics"), metrics_mod.deserialize),
+                     run_eagerly=bool(config.get("run_eagerly", False)),
+                     steps_per_execution=config.get("steps_per_execution", 1),
+                     jit_compile=bool(config.get("jit_compile", False)) or "auto",
+                     auto_scale_loss=bool(config.get("auto_scale_loss", True)))
 
     # ------------------------------------------------------------------ saving (initium.saving.keras_format)
     def save(self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
@@ -150,6 +166,25 @@ class Model(Layer):
         from initium.saving.keras_format import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    @property
+    def run_eagerly(self) -> bool:
+        """Whether training steps run eagerly, never under ``torch.compile`` (Keras's property).
+
+        Set by ``compile(run_eagerly=...)`` (False by default); assigning it takes effect from the
+        next step, and before ``compile`` it holds until ``compile`` sets it again, as in Keras.
+        """
+        trainer = self.__dict__.get("_trainer")
+        return trainer.run_eagerly if trainer is not None else self.__dict__.get("_run_eagerly", False)
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"Model '{self.name}': `run_eagerly` must be True or False. Received: {value!r}")
+        trainer = self.__dict__.get("_trainer")
+        if trainer is not None:
+            trainer.run_eagerly = value
+        self.__dict__["_run_eagerly"] = value
 
     @property
     def optimizer(self) -> Any:
@@ -219,18 +254,20 @@ class Model(Layer):
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Callable | None = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
         """Print a table of layers: name (type), output shape, parameter count, and the kernel and
-        bias initializers (initium's addition), then the totals as Keras prints them."""
+        bias initializers (initium's addition), then the totals as Keras prints them.
+
+        ``positions``: the right edge of each column, as fractions of ``line_length`` (all <= 1) or
+        as absolute character positions; one per column shown. ``expand_nested=True`` lists the
+        layers of nested models under them, indented (``└ ``). ``layer_range=(first, last)``: only
+        the top-level layers from the first whose name matches ``first`` to the last whose name
+        matches ``last`` (``re.match``, both inclusive), as in Keras.
+        """
         from initium.models.summary import print_summary
 
-        print_summary(self, print_fn=print_fn, line_length=line_length, show_trainable=show_trainable)
+        print_summary(self, print_fn=print_fn, line_length=line_length, positions=positions,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     # ------------------------------------------------------------------ config and JSON
-    def get_config(self) -> dict[str, Any]:
-        if type(self).get_config is Model.get_config and type(self).__init__ is not Model.__init__:
-            # a subclassed model: Keras also needs the subclass to define get_config
-            return super().get_config()
-        return super().get_config()
-
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Model":
         """A functional config (with ``input_layers``) builds a functional model, as in Keras."""

@@ -162,12 +162,14 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Sequential":
-        from initium.layers.serialization import deserialize
+        from initium.layers.serialization import check_shape_structure, deserialize
 
-        config = dict(config)
-        layer_configs = config.pop("layers", [])
-        build_shape = config.pop("build_input_shape", None)
-        config.pop("dtype", None)
+        layer_configs = config.get("layers", [])
+        if not isinstance(layer_configs, list):
+            raise ValueError(f"A Sequential config's 'layers' must be a list of layer entries. Received: "
+                             f"{type(layer_configs).__name__}")
+        build_shape = config.get("build_input_shape")
+        check_shape_structure(build_shape, "build_input_shape", nested=False)
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in layer_configs:
             model.add(deserialize(lc, custom_objects=custom_objects), rebuild=False)

@@ -15,6 +15,12 @@ One step, ``optimizer.apply(grads, variables)``, under ``torch.no_grad``:
 5. ``iterations += 1``; then every variable with a non-None ``constraint`` attribute is replaced
    by ``constraint(v)``.
 
+A variable whose ``overwrite_with_gradient`` is True (``Layer.add_weight(...,
+overwrite_with_gradient=True)``) takes Keras's special path instead of 2-5: after step 1 its value
+is replaced by its gradient (``v <- g``: no clipping, no weight decay, no update rule, no
+constraint); ``iterations`` still counts the step. Its optimizer state (e.g. Adam's moments) is
+still created, unused (Keras creates none for it).
+
 Everything per step is device tensors: ``iterations`` (0-d int64), the learning rate and the
 bias-correction factors (0-d float32, computed from ``iterations`` with tensor ops); no ``.item()``
 and no Python branch on a tensor value. ``iterations`` and ``learning_rate`` move to the
@@ -48,6 +54,7 @@ import numpy as np
 import torch
 
 from initium import backend, registry
+from initium.layers.variable import overwrite_flags_version
 from initium.optimizers import schedules
 from initium.optimizers.schedules import LearningRateSchedule
 
@@ -105,15 +112,23 @@ def _real(value: Any, name: str, owner: str, low: float | None = None, high: flo
 
 
 class _Plan:
-    """What one call pattern (which variables, which gradients present) updates: cached lists."""
+    """What one call pattern (which variables, which gradients present) updates: cached lists.
 
-    __slots__ = ("variables", "slots", "decay", "present")
+    ``keep`` is None when no variable is overwritten with its gradient; else the positions (in the
+    gradients ``_step`` receives) of the updated variables, and ``overwrite`` pairs each
+    overwritten variable with the position of its gradient.
+    """
 
-    def __init__(self, variables: list, slots: tuple, decay: list, present: list[int] | None) -> None:
+    __slots__ = ("variables", "slots", "decay", "present", "keep", "overwrite")
+
+    def __init__(self, variables: list, slots: tuple, decay: list, present: list[int] | None,
+                 keep: list[int] | None = None, overwrite: list[tuple[torch.Tensor, int]] | None = None) -> None:
         self.variables = variables
         self.slots = slots
         self.decay = decay
         self.present = present
+        self.keep = keep
+        self.overwrite = overwrite or []
 
 
 class Optimizer:
@@ -184,6 +199,7 @@ class Optimizer:
         self._slot_groups: tuple[list[torch.Tensor], ...] = ()
         self._plans: dict[Any, _Plan] = {}
         self._full_plan: _Plan | None = None
+        self._flags_version = -1  # overwrite_flags_version() the cached plans were made under
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self._consts: dict[Any, torch.Tensor] = {}
@@ -425,10 +441,18 @@ class Optimizer:
             idx.append(i)
         if present is not None:
             idx = [idx[k] for k in present]
-        vs = [self._trainable_variables[i] for i in idx]
+        every = self._trainable_variables
+        overwrite = [(every[i], k) for k, i in enumerate(idx)
+                     if getattr(every[i], "overwrite_with_gradient", False)]
+        keep = None
+        if overwrite:
+            skipped = {k for _, k in overwrite}
+            keep = [k for k in range(len(idx)) if k not in skipped]
+            idx = [idx[k] for k in keep]
+        vs = [every[i] for i in idx]
         slots = tuple([group[i] for i in idx] if group else [] for group in self._slot_groups)
         decay = [v for v in vs if self._use_weight_decay(v)]
-        return _Plan(vs, slots, decay, present)
+        return _Plan(vs, slots, decay, present, keep, overwrite)
 
     def apply(self, grads: Sequence[torch.Tensor | None],
               trainable_variables: Sequence[torch.Tensor] | None = None) -> None:
@@ -464,6 +488,10 @@ class Optimizer:
             if g is None:
                 present = [k for k, g in enumerate(grads) if g is not None]
                 break
+        if self._flags_version != overwrite_flags_version():  # some overwrite_with_gradient flag changed
+            self._plans.clear()
+            self._full_plan = None
+            self._flags_version = overwrite_flags_version()
         if present is None:
             if variables is self._trainable_variables:
                 plan = self._full_plan
@@ -500,6 +528,20 @@ class Optimizer:
         )
 
     def _step(self, plan: _Plan, grads: Sequence[torch.Tensor]) -> None:
+        if plan.keep is not None:  # Keras's rule for overwrite_with_gradient: v <- g, before anything else
+            for v, k in plan.overwrite:
+                v.copy_(grads[k])
+            grads = [grads[k] for k in plan.keep]
+        if plan.variables:
+            self._update_plan(plan, grads)
+        self._iterations.add_(1)
+        for v in plan.variables:
+            constraint = getattr(v, "constraint", None)
+            if constraint is not None:
+                v.copy_(constraint(v))
+
+    def _update_plan(self, plan: _Plan, grads: Sequence[torch.Tensor]) -> None:
+        """Steps 2-4 of the module docstring for the plan's (not overwritten) variables."""
         grads = self._clip_gradients(list(grads))
         lr = self._current_learning_rate()
         wd = self.weight_decay
@@ -510,11 +552,6 @@ class Optimizer:
         except RuntimeError as e:
             self._explain(plan.variables, grads, e)
             raise
-        self._iterations.add_(1)
-        for v in plan.variables:
-            constraint = getattr(v, "constraint", None)
-            if constraint is not None:
-                v.copy_(constraint(v))
 
     def _explain(self, variables: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], error: Exception) -> None:
         for v, g in zip(variables, grads):
@@ -690,10 +727,12 @@ class Optimizer:
         state = self.__dict__.copy()
         state["_plans"] = {}
         state["_full_plan"] = None
+        state["_flags_version"] = -1
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_flags_version", -1)
         self._index = {id(v): i for i, v in enumerate(self._trainable_variables)}
 
     def __repr__(self) -> str:

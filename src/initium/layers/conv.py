@@ -151,6 +151,25 @@ def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def pad_input(x: torch.Tensor, padding: str, kernel_size: Sequence[int], strides: Sequence[int],
+              dilation: Sequence[int]) -> tuple[torch.Tensor, Any]:
+    """(input, torch padding) for ``padding`` ('valid', 'same' or 'causal'); ``x`` is channels-first.
+    Symmetric 'same' padding is left to torch; an odd total pads the end explicitly."""
+    if padding == "valid":
+        return x, 0
+    if padding == "causal":
+        return F.pad(x, ((kernel_size[0] - 1) * dilation[0], 0)), 0
+    spatial = x.shape[2:]
+    pads = [same_pads(int(n), k, s, d) for n, k, s, d in zip(spatial, kernel_size, strides, dilation)]
+    before = tuple(p[0] for p in pads)
+    if all(a == b for a, b in pads):
+        return x, before
+    extra: list[int] = []
+    for a, b in reversed(pads):  # F.pad lists the last axis first; the odd cell goes after
+        extra += [0, b - a]
+    return F.pad(x, extra), before
+
+
 def _torch_kernel(kernel: torch.Tensor, rank: int) -> torch.Tensor:
     """Keras layout ``(*k, a, b)`` -> torch layout ``(b, a, *k)`` (a view). For a convolution
     ``(a, b) = (in/groups, out)``; for a transposed one ``(filters, in)``, which is torch's
@@ -260,19 +279,7 @@ class _ConvEngine(Layer):
     def _pad_for(self, x: torch.Tensor, kernel_size: Sequence[int], strides: Sequence[int],
                  dilation: Sequence[int]) -> tuple[torch.Tensor, Any]:
         """(input, torch padding) for this layer's padding mode; ``x`` is channels-first."""
-        if self.padding == "valid":
-            return x, 0
-        if self.padding == "causal":
-            return F.pad(x, ((kernel_size[0] - 1) * dilation[0], 0)), 0
-        spatial = x.shape[2:]
-        pads = [same_pads(int(n), k, s, d) for n, k, s, d in zip(spatial, kernel_size, strides, dilation)]
-        before = tuple(p[0] for p in pads)
-        if all(a == b for a, b in pads):
-            return x, before
-        extra: list[int] = []
-        for a, b in reversed(pads):  # F.pad lists the last axis first; the odd cell goes after
-            extra += [0, b - a]
-        return F.pad(x, extra), before
+        return pad_input(x, self.padding, kernel_size, strides, dilation)
 
     def _check_call_fits(self, x: torch.Tensor, kernel_size: Sequence[int]) -> None:
         if self._dynamic_spatial:

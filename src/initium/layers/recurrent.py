@@ -144,17 +144,19 @@ class _Cell(Layer):
         self.recurrent_kernel = None
         self.bias = None
 
-    def _add_kernels(self, input_dim: Any, bias_shape: tuple, bias_init: Any) -> None:
+    def _add_kernels(self, input_dim: Any, bias_shape: tuple, bias_init: Any, window: tuple = ()) -> None:
+        """``kernel`` ``(*window, input_dim, gates * units)``, ``recurrent_kernel``
+        ``(*window, units, gates * units)`` and the bias; ``window`` is a convolution's kernel size."""
         if input_dim is None:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': the feature axis (last) of the input must be known. "
                 f"{_SHAPE_HINT}"
             )
         width = self.units * self._gates
-        self.kernel = self.add_weight(shape=(int(input_dim), width), name="kernel",
+        self.kernel = self.add_weight(shape=(*window, int(input_dim), width), name="kernel",
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(shape=(self.units, width), name="recurrent_kernel",
+        self.recurrent_kernel = self.add_weight(shape=(*window, self.units, width), name="recurrent_kernel",
                                                 initializer=self.recurrent_initializer,
                                                 regularizer=self.recurrent_regularizer,
                                                 constraint=self.recurrent_constraint)
@@ -293,6 +295,15 @@ class _Cell(Layer):
         }
 
 
+def lstm_update(z: torch.Tensor, c: torch.Tensor, act: Any, ract: Any, axis: int = -1) -> tuple[torch.Tensor, list]:
+    """The LSTM state update from the pre-activations ``z`` (gate blocks ``i, f, c, o`` along
+    ``axis``) and the previous carry ``c``: ``(h, [h, c])``. Shared by LSTMCell and ConvLSTMCell."""
+    z_i, z_f, z_c, z_o = z.chunk(4, axis)
+    c = ract(z_f) * c + ract(z_i) * act(z_c)
+    h = ract(z_o) * act(c)
+    return h, [h, c]
+
+
 def _vf_params(kernel: torch.Tensor, recurrent: torch.Tensor, bias_ih: Any, bias_hh: Any) -> list[torch.Tensor]:
     """Keras-layout weights as the ``[w_ih, w_hh, (b_ih, b_hh)]`` list of ``torch._VF`` RNNs."""
     params = [kernel.t().contiguous(), recurrent.t().contiguous()]
@@ -407,11 +418,7 @@ class LSTMCell(_Cell):
             z = torch.addmm(xp, h, self.recurrent_kernel)
         else:
             z = xp + self._recurrent(h, rdp, self.recurrent_kernel)
-        z_i, z_f, z_c, z_o = z.chunk(4, -1)
-        act, ract = self.activation, self.recurrent_activation
-        c = ract(z_f) * c + ract(z_i) * act(z_c)
-        h = ract(z_o) * act(c)
-        return h, [h, c]
+        return lstm_update(z, c, self.activation, self.recurrent_activation)
 
     def _fused(self, xs: torch.Tensor, states: list[torch.Tensor], dp: Any) -> Any:
         if not (_is(self.activation, "tanh") and _is(self.recurrent_activation, "sigmoid")):
@@ -614,26 +621,28 @@ class RNN(Layer):
     reset_states = reset_state
 
     # ------------------------------------------------------------------ call
+    def _state_shapes(self, x: torch.Tensor) -> list[tuple]:
+        """The shape of each state for the sequences ``x``: ``(batch, state size)``."""
+        return [(x.shape[0], d) for d in self.state_size]
+
     def _initial(self, initial_state: Any, x: torch.Tensor) -> list[torch.Tensor]:
-        batch = x.shape[0]
-        sizes = self.state_size
+        shapes = self._state_shapes(x)
         if initial_state is None:
-            return [torch.zeros((batch, d), dtype=x.dtype, device=x.device) for d in sizes]
+            return [torch.zeros(shape, dtype=x.dtype, device=x.device) for shape in shapes]
         given = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        if len(given) != len(sizes):
+        if len(given) != len(shapes):
             raise ValueError(
-                f"{type(self).__name__} '{self.name}' expects {len(sizes)} initial state tensor(s) of shapes "
-                f"{[(batch, d) for d in sizes]}" + (" ([h, c])" if len(sizes) == 2 else "")
-                + f", but received {len(given)}."
+                f"{type(self).__name__} '{self.name}' expects {len(shapes)} initial state tensor(s) of shapes "
+                f"{shapes}" + (" ([h, c])" if len(shapes) == 2 else "") + f", but received {len(given)}."
             )
         out = []
-        for i, (s, d) in enumerate(zip(given, sizes)):
+        for i, (s, shape) in enumerate(zip(given, shapes)):
             t = s if isinstance(s, torch.Tensor) else torch.as_tensor(np.asarray(s))
             t = t.to(device=x.device, dtype=x.dtype)
-            if tuple(t.shape) != (batch, d):
+            if tuple(t.shape) != tuple(shape):
                 raise ValueError(
                     f"{type(self).__name__} '{self.name}': initial state {i} has shape {tuple(t.shape)}, "
-                    f"expected {(batch, d)} (batch, state size)."
+                    f"expected {tuple(shape)} (batch, state shape)."
                 )
             out.append(t)
         return out
@@ -696,7 +705,8 @@ class RNN(Layer):
                                  f"expected (batch, timesteps) = {tuple(x.shape[:2])}.")
             if self.go_backwards:
                 m = torch.flip(m, [1])
-            keep = m.transpose(0, 1).unsqueeze(-1)  # (time, batch, 1)
+            # (time, batch, 1, ...): broadcasts over each step's output, vector or feature map
+            keep = m.t().reshape(*m.shape[::-1], *[1] * (x.dim() - 2))
         outs: list[torch.Tensor] = []
         prev = None
         out = None

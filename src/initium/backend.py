@@ -64,6 +64,7 @@ _ALIASES = {"float": "float32", "double": "float64", "half": "float16", "int": "
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 INT_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 _PYTHON_TYPES = {bool: "bool", int: "int32", float: "float32", complex: "complex64"}
+STRING = "string"  # Keras's text dtype: an Input(dtype="string") feeding the string layers (initium.layers.text)
 
 _floatx = "float32"
 _device: torch.device | None = None
@@ -97,7 +98,7 @@ def standardize_dtype(dtype: Any = None) -> str:
         raise ValueError(f"Unsupported dtype: {dtype}. Expected one of {sorted(_DTYPES)}.")
     if isinstance(dtype, str):
         name = _ALIASES.get(dtype, dtype)
-        if name in _DTYPES or name in _STORED_AS:
+        if name in _DTYPES or name in _STORED_AS or name == STRING:
             return name
     else:
         try:
@@ -112,6 +113,9 @@ def standardize_dtype(dtype: Any = None) -> str:
 def torch_dtype(dtype: Any = None) -> torch.dtype:
     """The ``torch.dtype`` for any dtype spelling accepted by ``standardize_dtype``."""
     name = standardize_dtype(dtype)
+    if name == STRING:
+        raise ValueError("torch has no string tensors: dtype 'string' data stays a NumPy array of str, which only "
+                         "the string layers (StringLookup, TextVectorization, Hashing) read. Received: dtype='string'")
     return _STORED_AS.get(name) or _DTYPES[name]
 
 

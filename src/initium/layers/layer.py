@@ -506,6 +506,8 @@ class Layer(torch.nn.Module):
             return x
         if isinstance(x, (np.ndarray, np.generic, int, float)):
             arr = np.asarray(x)
+            if arr.dtype.kind in "SUO":  # text: torch has no strings, the string layers read the array
+                return arr
             dev = self._own_weights[0].device if self._own_weights else backend.default_device()
             if arr.dtype.kind == "f":
                 return torch.from_numpy(np.ascontiguousarray(arr)).to(device=dev, dtype=backend.torch_dtype(self._dtype))

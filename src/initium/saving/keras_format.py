@@ -120,7 +120,7 @@ def _walk(obj: Any, path: str, seen: set[int], include_optimizer: bool) -> Itera
     # Keras walks private attributes too, after the public ones. Those holding weights are walked here
     # (GroupQueryAttention's `_query_dense`); the others would only add empty groups.
     private = [(name, child) for name, child in obj.named_children()
-               if name.startswith("_") and isinstance(child, Layer) and child.weights]
+               if name.startswith("_") and isinstance(child, Layer) and (child.weights or _stored(child)[0])]
     by_name = lambda item: _natural_key(item[0])  # noqa: E731
     for name, child in sorted(children, key=by_name) + sorted(private, key=by_name):
         if isinstance(child, torch.nn.ModuleList):
@@ -239,7 +239,7 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     _write_h5(model, weights, include_optimizer=include_optimizer)
     blobs = [(_METADATA, json.dumps(metadata).encode()),
              (_CONFIG, json.dumps(config, default=_json_default).encode()),
-             (_WEIGHTS, weights.getvalue())]
+             (_WEIGHTS, weights.getvalue())] + _asset_blobs(model)
     with atomic_write(path) as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
             for name, data in blobs:
@@ -255,6 +255,49 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet, so it has no weights to save.")
     atomic_write_with(path, lambda tmp: _write_h5(model, tmp, include_optimizer=True))
+
+
+# ------------------------------------------------------------------------------------------- assets
+# Keras's ``save_assets``/``load_assets``: a layer's files live in the archive under
+# ``assets/<the layer's attribute path>/`` (the path of its weights group, ``layers/string_lookup``),
+# written after ``model.weights.h5``. The lookup layers write ``vocabulary.txt``, their vocabulary
+# one term per line with the special tokens first and no final newline; TextVectorization writes it
+# for itself and for its inner ``_lookup_layer`` (initium.layers.text). Reading finds each file by
+# the exact name the model's own paths give (never a name from the archive), bounded in size, and
+# strictly UTF-8 (ValueError naming the file otherwise).
+_ASSETS = "assets"
+
+
+def _asset_prefix(path: str) -> str:
+    return f"{_ASSETS}/{path}/" if path else f"{_ASSETS}/"
+
+
+def _asset_blobs(model: Any) -> list[tuple[str, bytes]]:
+    """The ``(archive name, bytes)`` of every layer's asset files, in walking order."""
+    blobs: dict[str, bytes] = {}
+    for path, obj in _entries(model, include_optimizer=False):
+        files = obj.asset_files() if callable(getattr(obj, "asset_files", None)) else {}
+        for name, text in sorted(files.items()):
+            blobs.setdefault(_asset_prefix(path) + name, text.encode("utf-8"))
+    return list(blobs.items())
+
+
+def _load_assets(model: Any, archive: SafeArchive, where: str) -> None:
+    """Give each layer with assets its files from ``archive`` (``load_asset_files(read)``)."""
+    from initium.layers.text import MAX_VOCABULARY_FILE_BYTES, read_vocabulary_file
+
+    for path, obj in _entries(model, include_optimizer=False):
+        if not callable(getattr(obj, "load_asset_files", None)):
+            continue
+
+        def read(name: str, prefix: str = _asset_prefix(path)) -> list[str] | None:
+            member = prefix + name
+            if member not in archive:
+                return None
+            data = archive.read(member, MAX_VOCABULARY_FILE_BYTES)
+            return read_vocabulary_file(member, where=f"`{member}` in {where}", data=data)
+
+        obj.load_asset_files(read)
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -473,6 +516,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         _compile_from_file(model, compile_config, path)
     with _open_h5(weights, path, model) as f:
         _load_h5(model, f, path, skip_mismatch=False, load_optimizer=bool(compile and compile_config))
+    with SafeArchive(path) as archive:
+        _load_assets(model, archive, path)
     _restore_provenance(model, metadata.get("initium") if isinstance(metadata, dict) else None)
     return model
 

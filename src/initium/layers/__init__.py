@@ -15,6 +15,7 @@ from initium.layers.normalization import *  # noqa: F401,F403
 from initium.layers.regularization import *  # noqa: F401,F403
 from initium.layers.embedding import *  # noqa: F401,F403
 from initium.layers.recurrent import *  # noqa: F401,F403
+from initium.layers.conv_lstm import *  # noqa: F401,F403
 from initium.layers.reshaping import *  # noqa: F401,F403
 from initium.layers.merging import *  # noqa: F401,F403
 from initium.layers.preprocessing import *  # noqa: F401,F403
@@ -23,14 +24,17 @@ from initium.layers.attention import *  # noqa: F401,F403
 from initium.layers.activation import *  # noqa: F401,F403
 from initium.layers.core_extra import *  # noqa: F401,F403
 from initium.layers.augmentation import *  # noqa: F401,F403
-from initium.layers import (activation, attention, augmentation, conv, core_extra, einsum_dense, embedding, merging,
-                            normalization, pooling, preprocessing, recurrent, regularization, reshaping)
+from initium.layers.text import *  # noqa: F401,F403
+from initium.layers.wrappers import *  # noqa: F401,F403
+from initium.layers import (activation, attention, augmentation, conv, conv_lstm, core_extra, einsum_dense, embedding,
+                            merging, normalization, pooling, preprocessing, recurrent, regularization, reshaping, text,
+                            wrappers)
 
 for _cls in (InputLayer, Dense, Activation):
     register_layer(_cls)
 
 __all__ = ["Layer", "InputSpec", "InputLayer", "Input", "Dense", "Activation", "KerasTensor", "Variable",
            "serialize", "deserialize", "register_layer", "LAYERS"]
-for _m in (conv, pooling, normalization, regularization, embedding, recurrent, reshaping, merging, preprocessing,
-           einsum_dense, attention, activation, core_extra, augmentation):
+for _m in (conv, conv_lstm, pooling, normalization, regularization, embedding, recurrent, reshaping, merging,
+           preprocessing, einsum_dense, attention, activation, core_extra, augmentation, text, wrappers):
     __all__ += list(_m.__all__)

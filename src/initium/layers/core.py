@@ -71,6 +71,11 @@ class InputLayer(Layer):
         self._output._keras_history = (self, 0, 0)
 
     @property
+    def input(self) -> KerasTensor:
+        """The symbolic tensor this layer holds (an InputLayer's input is its output, as in Keras)."""
+        return self._output
+
+    @property
     def output(self) -> KerasTensor:
         return self._output
 

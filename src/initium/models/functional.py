@@ -148,6 +148,16 @@ class Functional(Model):
         return list(self._flat_outputs)
 
     @property
+    def input(self) -> Any:
+        """The inputs as given to ``Model(inputs, ...)``: one tensor, or the list or dict given."""
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        """The outputs as given to ``Model(..., outputs)``: one tensor, or the list or dict given."""
+        return self._outputs_struct
+
+    @property
     def input_shape(self) -> Any:
         shapes = [t.shape for t in self._flat_inputs]
         return shapes[0] if len(shapes) == 1 else shapes

@@ -30,6 +30,12 @@ class Model(Layer):
         return super().__new__(cls, *args, **kwargs)  # a subclass's arguments are its automatic config
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if _functional_arguments(args, kwargs):  # CustomModel(inputs, outputs): a functional CustomModel
+            from initium.models.functional import Functional
+
+            _make_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args:
             raise TypeError(
                 f"{type(self).__name__}.__init__ takes keyword arguments only (name=, trainable=, dtype=). "
@@ -49,12 +55,18 @@ class Model(Layer):
         return list(self._flatten_layers(recursive=False))
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called ``name``, or at position ``index`` of ``layers``."""
-        if (name is None) == (index is None):
-            raise ValueError("Provide either a layer name or layer index at `get_layer`: exactly one of them.")
+        """The layer called ``name``, or at position ``index`` of ``layers`` (negative counts from
+        the end, as in Keras); exactly one of the two."""
+        if name is not None and index is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
+        if name is None and index is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         layers = self.layers
         if index is not None:
-            if not -len(layers) <= index < len(layers):
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise TypeError(f"get_layer: `index` must be an integer (a position in model.layers). "
+                                f"Received: index={index!r} of type {type(index).__name__}")
+            if len(layers) <= index:
                 raise ValueError(
                     f"Was asked to retrieve layer at index {index} but model only has {len(layers)} layers."
                 )
@@ -147,16 +159,22 @@ class Model(Layer):
     # ------------------------------------------------------------------ saving (initium.saving.keras_format)
     def save(self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
         """Save as a Keras 3 ``.keras`` archive (config, weights, optimizer state), atomically."""
+        from initium import distribution
         from initium.saving.keras_format import save_model
 
+        if not distribution.is_rank_zero():  # under torchrun, rank 0 alone writes files
+            return
         save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath: Any, overwrite: bool = True, max_shard_size: Any = None) -> None:
         """Save the weights in Keras 3's ``.weights.h5`` layout, atomically."""
         if max_shard_size is not None:
             raise ValueError("save_weights(max_shard_size=...) (sharded weights) is not supported by initium.")
+        from initium import distribution
         from initium.saving.keras_format import save_weights
 
+        if not distribution.is_rank_zero():  # under torchrun, rank 0 alone writes files
+            return
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
@@ -198,8 +216,90 @@ class Model(Layer):
 
     @property
     def metrics(self) -> list:
+        """The loss tracker and compiled metrics, then the metrics the model holds as attributes
+        (``self.loss_tracker = Mean(name="loss")``), in Keras's order."""
+        from initium.metrics import Metric
+
         trainer = self.__dict__.get("_trainer")
-        return trainer.metrics() if trainer is not None else []
+        compiled = trainer.metrics() if trainer is not None else []
+        own = [v for v in vars(self).values() if isinstance(v, Metric) and all(v is not m for m in compiled)]
+        return compiled + own
+
+    def reset_metrics(self) -> None:
+        """Reset the state of every metric in ``metrics``."""
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # ------------------------------------------------------------------ steps a subclass may override
+    # fit/evaluate/predict call these only when a subclass overrides one of them (or compute_loss or
+    # compute_metrics); otherwise they run the trainer's own fused step, which computes the same thing.
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on a batch ``data`` (``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``),
+        as Keras's torch backend writes it: forward, ``compute_loss``, ``backward``,
+        ``optimizer.apply``, then ``compute_metrics``. Returns the logs."""
+        x, y, sample_weight = _unpack(data)
+        y_pred = self(x, training=True)
+        self.zero_grad()
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._compiled("train_step").loss_tracker.update_state(loss.detach(), sample_weight=_batch_size(x))
+        weights = self.trainable_weights
+        if weights:
+            loss.backward()
+            with torch.no_grad():
+                self.optimizer.apply([w.grad for w in weights], weights)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step (``training=False``, run under ``torch.no_grad``): ``compute_loss`` and
+        ``compute_metrics``."""
+        x, y, sample_weight = _unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._compiled("test_step").loss_tracker.update_state(loss, sample_weight=_batch_size(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """The predictions for one batch (``training=False``)."""
+        x, _, _ = _unpack(data)
+        return self(x, training=False)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> torch.Tensor:
+        """The compiled loss of ``(y, y_pred)`` plus the regularization and ``add_loss`` terms (Keras's
+        ``Model.compute_loss``; ``x`` and ``training`` are for overrides)."""
+        trainer = self._compiled("compute_loss")
+        if not trainer._prepared:
+            trainer._prepare()
+        loss = trainer.compute_loss(y, y_pred, sample_weight) if trainer._losses is not None else None
+        extra = trainer._extra_losses()
+        if loss is None and extra is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return extra if loss is None else loss if extra is None else loss + extra
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """Update the compiled metrics with ``(y, y_pred)`` and return ``get_metrics_result()``."""
+        if y is not None:
+            self._compiled("compute_metrics")._update_metrics(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """``{name: result}`` for every metric in ``metrics`` (a metric whose result is a dict adds
+        its entries)."""
+        results: dict[str, Any] = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
+
+    def _compiled(self, what: str) -> Any:
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            raise ValueError(f"Model '{self.name}': call `compile()` before `{what}` (it uses the compiled loss, "
+                             "metrics and optimizer), e.g. model.compile(optimizer='adam', loss='mse').")
+        return trainer
 
     @property
     def metrics_names(self) -> list[str]:
@@ -290,6 +390,45 @@ class Model(Layer):
     @property
     def outputs(self) -> list[KerasTensor]:
         raise AttributeError(f"Model '{self.name}' has no symbolic outputs (it was not built from Input).")
+
+
+def _unpack(data: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from a batch ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(f"A batch must be (x,), (x, y) or (x, y, sample_weight). Received a tuple of {len(data)} "
+                         "elements.")
+    return (*data, *(None,) * (3 - len(data)))
+
+
+def _batch_size(x: Any) -> int:
+    return next(int(t.shape[0]) for t in pytree.tree_leaves(x) if t is not None)
+
+
+def _functional_arguments(args: tuple, kwargs: dict) -> bool:
+    """Whether a Model constructor call is ``(inputs, outputs)``, positionally or by keyword (Keras's rule)."""
+    return (len(args) == 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))
+
+
+def _make_functional(cls: type) -> None:
+    """Rebase ``cls`` (a Model subclass built as ``cls(inputs, outputs)``) on ``Functional``, as Keras
+    does: the instance is a functional model whose class keeps the subclass's own methods
+    (``train_step``, ``compute_loss``...). ``Model`` is replaced by ``Functional`` among the bases of
+    ``cls`` and of every Model subclass above it."""
+    from initium.models.functional import Functional
+
+    if issubclass(cls, Functional) or not issubclass(cls, Model):
+        return
+    bases = tuple(Functional if base is Model else base for base in cls.__bases__)
+    for base in bases:
+        if base is not Functional and issubclass(base, Model):
+            _make_functional(base)
+    if bases != cls.__bases__:
+        cls.__bases__ = bases
 
 
 def _serialize_spec(spec: Any, serialize: Callable) -> Any:

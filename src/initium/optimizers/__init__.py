@@ -24,7 +24,13 @@ still created, unused (Keras creates none for it).
 Everything per step is device tensors: ``iterations`` (0-d int64), the learning rate and the
 bias-correction factors (0-d float32, computed from ``iterations`` with tensor ops); no ``.item()``
 and no Python branch on a tensor value. ``iterations`` and ``learning_rate`` move to the
-variables' device when the optimizer is built.
+variables' device when the optimizer is built. So a step can be captured in a CUDA graph
+(``initium.training.capture``): after the first step has created the state and the cached
+constants, ``apply`` runs under ``capture.no_host_sync(allow_host_data=False)`` for every optimizer
+and schedule (tests/test_optimizers_capturable.py, against a float64 host-side reference). What a
+captured graph keeps reading is the tensors: assigning a number to ``learning_rate`` fills its
+tensor in place and takes effect; a plain callable learning rate is evaluated in Python and is not
+capturable.
 
 Why not ``torch.optim``: only plain SGD (no momentum) and Adadelta compute Keras's rule; every
 other ``torch.optim`` rule differs from Keras's (epsilon placement, the form of momentum, the

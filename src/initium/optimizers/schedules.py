@@ -4,7 +4,8 @@ A schedule is called with the optimizer's step counter (a 0-d int64 device tenso
 updates done so far) and returns the learning rate as a 0-d float32 tensor on the same device. It
 uses only torch ops on that tensor, so evaluating it every step never synchronizes with the device
 (Keras's ``CosineDecay`` branches with ``ops.cond``; here both branches are computed and one is
-selected with ``torch.where``). The arithmetic follows Keras 3.15.1 step by step in float32, so the
+selected with ``torch.where``), and a CUDA graph that captures the optimizer step re-evaluates the
+schedule at every replay. The arithmetic follows Keras 3.15.1 step by step in float32, so the
 values agree with Keras's to float32 rounding.
 
 The classes, defaults, names and configs are Keras's: ``ExponentialDecay``,

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     # 0: leaves, importing nothing of initium
     "initium.version": 0, "initium.backend": 0, "initium.random": 0, "initium.registry": 0, "initium.symbolic": 0,
     "initium.tree": 0, "initium.random_device": 0, "initium.random_device_triton": 0,
+    "initium.distribution": 0,  # torch.distributed only; the trainer, models and BatchNormalization call it
     # 1: the ops, and the math objects that configs name
     "initium.ops": 1, "initium.config": 1, "initium.initializers": 1, "initium.activations": 1, "initium.regularizers": 1,
     "initium.constraints": 1,
@@ -34,7 +35,7 @@ LAYERS: dict[str, int] = {
     # 3: models
     "initium.models": 3,
     # 4: training
-    "initium.training": 4, "initium.callbacks": 4,
+    "initium.training": 4, "initium.callbacks": 4, "initium.callbacks_tensorboard": 4,
     # 5: files
     "initium.saving": 5, "initium.utils": 5,
     # 6: data and the lab
@@ -51,6 +52,8 @@ FACADES: dict[tuple[str, str], str] = {
     ("initium.training.trainer", "initium.lab.lsuv"): "fit calibrates pending 'lsuv' kernels on its first batch",
     ("initium.symbolic", "initium.ops.numpy"): "Python operators on a KerasTensor (x + 1, x[0]) are ops, as in Keras",
     ("initium.models.model", "initium.models.functional"): "Model(inputs, outputs) builds a Functional, as Keras's Model.__new__",
+    ("initium.callbacks", "initium.callbacks_tensorboard"): "callbacks.TensorBoard (module __getattr__): the class "
+                                                            "subclasses Callback, so it lives in its own module",
 }
 
 # The bottom layer: these import nothing of initium but each other (random asks backend for dtypes).

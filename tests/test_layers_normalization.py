@@ -188,11 +188,18 @@ def test_batch_normalization_regularizer_losses():
     assert float(bn.losses[0].detach()) == pytest.approx(0.5 * 4)
 
 
+def test_batch_normalization_synchronized_alone_is_plain():
+    """synchronized=True only acts under a multi-process DataParallel (tests/test_distribution.py)."""
+    x = torch.randn(16, 3, 5, 5, generator=torch.Generator().manual_seed(1))
+    plain, synced = layers.BatchNormalization(axis=1), layers.BatchNormalization(axis=1, synchronized=True)
+    out_plain, out_synced = plain(x, training=True), synced(x, training=True)
+    torch.testing.assert_close(out_synced, out_plain, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(synced.moving_variance, plain.moving_variance, rtol=1e-6, atol=1e-6)
+
+
 def test_batch_normalization_errors():
     with pytest.raises(ValueError, match=r"renorm=True \(batch renormalization\) is not supported"):
         layers.BatchNormalization(renorm=True)
-    with pytest.raises(ValueError, match=r"Argument synchronized=True is only supported with the TensorFlow backend"):
-        layers.BatchNormalization(synchronized=True)
     with pytest.raises(TypeError, match=r"BatchNormalization 'bn_axis': `axis` must be an int.*Received: axis=\[1, 2\]"):
         layers.BatchNormalization(axis=[1, 2], name="bn_axis")
     bn = layers.BatchNormalization(axis=3, name="bn_far")

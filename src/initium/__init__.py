@@ -14,7 +14,7 @@ from initium.symbolic import KerasTensor
 
 from initium.version import __version__
 
-_LAZY_SUBMODULES = ("callbacks", "datasets", "losses", "metrics", "ops", "optimizers", "tree")
+_LAZY_SUBMODULES = ("callbacks", "datasets", "distribution", "losses", "metrics", "ops", "optimizers", "tree")
 
 
 def __getattr__(name: str):
@@ -35,7 +35,7 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
-__all__ = ["activations", "backend", "callbacks", "config", "constraints", "datasets", "initializers", "layers",
+__all__ = ["activations", "backend", "callbacks", "config", "constraints", "datasets", "distribution", "initializers", "layers",
            "losses", "metrics", "models", "optimizers", "random",
            "regularizers", "saving", "utils", "Initializer", "Input", "InputLayer", "KerasTensor", "Layer", "Model",
            "Operation", "Sequential", "device", "name_scope", "ops", "tree",

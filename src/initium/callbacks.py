@@ -28,11 +28,13 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from initium import distribution as _distribution
 from initium.training.progress import Progbar
 
 __all__ = [
     "LazyLogs", "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ReduceLROnPlateau",
     "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "ModelCheckpoint",
+    "TensorBoard",
 ]
 
 
@@ -204,12 +206,15 @@ class CallbackList(Callback):
 
     Order, as Keras: the user's callbacks, then History, then ProgbarLogger, so that the bar and
     the history show what callbacks added to the epoch logs (e.g. ``learning_rate``).
+    Every hook hands its callbacks a dict, ``{}`` when called without logs, as Keras does.
     """
 
     def __init__(self, callbacks: Any = None, add_history: bool = False, add_progbar: bool = False,
                  model: Any = None, **params: Any) -> None:
         super().__init__()
-        self.callbacks: list[Callback] = [_check_callback(c, "CallbackList") for c in _flatten(callbacks)]
+        # under a distribution, ranks other than 0 leave out the callbacks with side effects (distribution.py)
+        self.callbacks: list[Callback] = _distribution.local_callbacks(
+            [_check_callback(c, "CallbackList") for c in _flatten(callbacks)])
         self._in_begin_end_block_count = 0
         self._history: History | None = None
         self._progbar: ProgbarLogger | None = None
@@ -221,7 +226,7 @@ class CallbackList(Callback):
         if self._history is None and add_history:
             self._history = History()
             self.callbacks.append(self._history)
-        if self._progbar is None and add_progbar:
+        if self._progbar is None and add_progbar and _distribution.is_rank_zero():
             self._progbar = ProgbarLogger()
             self.callbacks.append(self._progbar)
         self.set_model(model)
@@ -267,71 +272,87 @@ class CallbackList(Callback):
             raise ValueError("`on_xxx_end` called without corresponding `on_xxx_begin`")
 
     def on_batch_begin(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_batch_begin(batch, logs)
 
     def on_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_batch_end(batch, logs)
 
     def on_epoch_begin(self, epoch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
     def on_train_batch_begin(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_train_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)
 
     def on_test_batch_begin(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_test_batch_begin(batch, logs)
 
     def on_test_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_test_batch_end(batch, logs)
 
     def on_predict_batch_begin(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_predict_batch_begin(batch, logs)
 
     def on_predict_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_predict_batch_end(batch, logs)
 
     def on_train_begin(self, logs: Mapping | None = None) -> None:
         self._begin()
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_train_begin(logs)
 
     def on_train_end(self, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_train_end(logs)
         self._end()
 
     def on_test_begin(self, logs: Mapping | None = None) -> None:
         self._begin()
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_test_begin(logs)
 
     def on_test_end(self, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_test_end(logs)
         self._end()
 
     def on_predict_begin(self, logs: Mapping | None = None) -> None:
         self._begin()
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_predict_begin(logs)
 
     def on_predict_end(self, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_predict_end(logs)
         self._end()
@@ -1101,6 +1122,8 @@ class BackupAndRestore(Callback):
         return False
 
     def _save(self) -> None:
+        if not _distribution.is_rank_zero():  # every rank restores; rank 0 alone writes
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         state = {
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
@@ -1113,7 +1136,7 @@ class BackupAndRestore(Callback):
         _atomic_torch_save(state, self._path)
 
     def on_train_end(self, logs: Mapping | None = None) -> None:
-        if not self.delete_checkpoint:
+        if not self.delete_checkpoint or not _distribution.is_rank_zero():
             return
         for path in (self._path, self._prev_path):
             if os.path.exists(path):
@@ -1248,3 +1271,12 @@ class ModelCheckpoint(_MonitorCallback):
             self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
             _print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+
+
+def __getattr__(name: str) -> Any:
+    """``TensorBoard`` lives in ``initium.callbacks_tensorboard`` (it subclasses ``Callback``)."""
+    if name == "TensorBoard":
+        from initium.callbacks_tensorboard import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module 'initium.callbacks' has no attribute '{name}'")

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from initium import constraints, initializers, regularizers
+from initium import constraints, distribution, initializers, regularizers
 from initium.layers.layer import InputSpec, Layer
 from initium.layers.serialization import register_layer
 
@@ -97,8 +97,11 @@ class BatchNormalization(Layer):
         center, scale: whether to create and use ``beta`` / ``gamma``.
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as their names say.
-        renorm, renorm_clipping, renorm_momentum, synchronized: accepted for Keras configs;
-            ``renorm=True`` and ``synchronized=True`` are not supported (ValueError).
+        synchronized: under a multi-process ``DataParallel`` (torchrun), compute the training batch
+            statistics over every process's rows, as one batch (initium.distribution); default
+            False: each process normalizes with its own rows, as torch DDP. Alone, no effect.
+        renorm, renorm_clipping, renorm_momentum: accepted for Keras configs; ``renorm=True`` is
+            not supported (ValueError).
 
     A ``mask`` (one dimension less than the input, e.g. from ``Embedding(mask_zero=True)``)
     excludes the masked positions from the batch statistics.
@@ -118,11 +121,6 @@ class BatchNormalization(Layer):
                 f"axis={axis!r}. Use LayerNormalization for several axes."
             )
         self.axis = int(axis)
-        if synchronized:
-            raise ValueError(
-                "Argument synchronized=True is only supported with the TensorFlow backend "
-                f"({where}: initium has no synchronized batch statistics; pass synchronized=False)."
-            )
         if renorm:
             raise ValueError(
                 f"{where}: renorm=True (batch renormalization) is not supported by initium. Received: "
@@ -178,7 +176,7 @@ class BatchNormalization(Layer):
         beta = self.beta.to(x.dtype) if self.beta is not None else None
         if training and self.trainable:
             count = x.numel() // max(1, x.shape[ax])
-            if mask is not None or count <= 1 or x.ndim < 2:
+            if mask is not None or count <= 1 or x.ndim < 2 or self.synchronized:
                 out = self._train_by_hand(x, ax, gamma, beta, mask)
             else:
                 out = self._train_fused(x, ax, gamma, beta, count)
@@ -220,7 +218,10 @@ class BatchNormalization(Layer):
     def _train_by_hand(self, x: torch.Tensor, ax: int, gamma: torch.Tensor | None, beta: torch.Tensor | None,
                        mask: Any) -> torch.Tensor:
         dims = [d for d in range(x.ndim) if d != ax]
-        if mask is None:
+        moments = distribution.synchronized_moments(x, dims) if self.synchronized and mask is None and dims else None
+        if moments is not None:  # over every process's rows
+            mean, var = moments
+        elif mask is None:
             if dims:
                 var, mean = torch.var_mean(x, dim=dims, correction=0)
             else:

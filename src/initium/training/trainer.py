@@ -16,7 +16,10 @@ metric states accumulate in device tensors. The host reads them only when the pr
   progress bar) are called once per execution, ``on_*_batch_begin`` with its first batch index and
   ``on_*_batch_end`` with its last, and ``stop_training`` is looked at between executions. (Keras's
   torch backend refuses N > 1; its other backends behave so.)
-- ``jit_compile=True`` runs the forward pass and loss under ``torch.compile``; ``'auto'`` and
+- ``jit_compile=True``: on CUDA, ``fit`` captures the whole step in a CUDA graph after warm-up and
+  replays it per batch (training/capture.py); when it cannot (not on CUDA, a plain-callable learning
+  rate, seeded random layers) it says why in one warning and runs forward and loss under
+  ``torch.compile``; a capture that fails warns and runs the step eagerly. ``'auto'`` and
   ``False`` run eagerly. ``run_eagerly=True`` always runs eagerly (with ``jit_compile=True``, Keras's
   warning, and compilation is turned off); ``model.run_eagerly`` reads and sets it.
 - ``auto_scale_loss`` only acts, in Keras, under the ``"mixed_float16"`` dtype policy, which initium
@@ -41,6 +44,9 @@ import torch
 from torch.utils import _pytree as pytree
 
 from initium import backend
+from initium import distribution as _distribution
+from initium.training import capture
+from initium.training.custom_steps import custom_steps_for, predict_batch
 
 __all__ = ["Trainer"]
 
@@ -60,6 +66,8 @@ def _to_device_tensor(a: Any, device: torch.device, what: str) -> torch.Tensor:
         t = a.detach()
     else:
         arr = np.asarray(a)
+        if what == "x" and _is_text(arr):  # stays on the host for the model's string layers
+            return arr
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"fit: `{what}` must be numeric (an array or tensor). Received dtype {arr.dtype}.")
         t = torch.from_numpy(np.ascontiguousarray(arr))
@@ -70,10 +78,15 @@ def _to_device_tensor(a: Any, device: torch.device, what: str) -> torch.Tensor:
     return t.to(device)
 
 
+def _is_text(arr: np.ndarray) -> bool:
+    """An array of str/bytes (Keras's ``dtype="string"`` data)."""
+    return arr.dtype.kind in "SU" or (arr.dtype == object and arr.size > 0 and isinstance(arr.flat[0], (str, bytes)))
+
+
 def _length(struct: Any) -> int:
     if type(struct) is torch.Tensor:
         return int(struct.shape[0])
-    leaves = [t for t in pytree.tree_leaves(struct) if isinstance(t, torch.Tensor)]
+    leaves = [t for t in pytree.tree_leaves(struct) if isinstance(t, (torch.Tensor, np.ndarray))]
     return int(leaves[0].shape[0]) if leaves else 0
 
 
@@ -81,8 +94,10 @@ def _take(struct: Any, index: torch.Tensor | slice) -> Any:
     if type(struct) is torch.Tensor:  # the common case, without pytree's overhead
         return struct[index] if isinstance(index, slice) else struct.index_select(0, index)
     if isinstance(index, slice):
-        return pytree.tree_map(lambda t: t[index] if isinstance(t, torch.Tensor) else t, struct)
-    return pytree.tree_map(lambda t: t.index_select(0, index) if isinstance(t, torch.Tensor) else t, struct)
+        return pytree.tree_map(lambda t: t[index] if isinstance(t, (torch.Tensor, np.ndarray)) else t, struct)
+    rows = index.cpu().numpy() if any(isinstance(t, np.ndarray) for t in pytree.tree_leaves(struct)) else None
+    return pytree.tree_map(lambda t: t.index_select(0, index) if isinstance(t, torch.Tensor) else
+                           t[rows] if isinstance(t, np.ndarray) else t, struct)
 
 
 class _ArrayData:
@@ -124,7 +139,16 @@ class _ArrayData:
     def steps(self, batch_size: int) -> int:
         return max(1, math.ceil(self.n / batch_size)) if self.n else 0
 
+    training = False  # fit's training data: under a distribution, a batch too small to split is dropped
+    rows_log: list | None = None  # under a distribution, the rows of every batch (predict's order)
+
     def batches(self, batch_size: int, shuffle: bool, steps: int | None = None) -> Iterator[tuple]:
+        dp = _distribution.active()
+        if dp is not None:  # this rank's rows of every global batch (distribution.py)
+            for idx in dp.array_batches(self.n, batch_size, shuffle, self.device, steps, self.training, self.rows_log):
+                yield _take(self.x, idx), _take(self.y, idx) if self.y is not None else None, (
+                    None if self.sw is None else self.sw[idx] if isinstance(idx, slice) else self.sw.index_select(0, idx))
+            return
         n = self.n
         if shuffle:
             perm = torch.randperm(n, device=self.device)
@@ -149,6 +173,10 @@ class _IterData:
     def __init__(self, source: Any, device: torch.device) -> None:
         self.source, self.device, self.n = source, device, None
         self._exhausted = False
+        self.class_weight: dict | None = None  # a PyDataset's batches get their classes' weights (as in Keras)
+        self.dp = _distribution.active()
+        self.split = self.dp is not None  # every rank reads each batch and keeps its rows (distribution.py)
+        self.training, self.rows_log = False, None
 
     @property
     def kind(self) -> str:
@@ -157,6 +185,11 @@ class _IterData:
         if isinstance(self.source, torch.utils.data.DataLoader):
             return "torch DataLoader"
         return "generator" if iter(self.source) is self.source else "Python iterable"
+
+    @property
+    def is_py_dataset(self) -> bool:
+        """Whether the source is a ``keras.utils.PyDataset`` (which, unlike generators, takes class_weight)."""
+        return any(cls.__name__ == "PyDataset" for cls in type(self.source).__mro__)
 
     def steps(self, batch_size: int) -> int | None:
         try:
@@ -180,12 +213,18 @@ class _IterData:
                 self._exhausted = True
                 return
             i += 1
-            if isinstance(item, dict):
-                raise ValueError("Batches must be x, (x, y) or (x, y, sample_weight) tuples, not dicts.")
-            parts = list(item) if isinstance(item, (tuple, list)) and len(item) in (2, 3) else [item]
+            # x, (x,), (x, y) or (x, y, sample_weight), as Keras unpacks a batch (a dict is x: named inputs)
+            parts = list(item) if isinstance(item, (tuple, list)) and len(item) in (1, 2, 3) else [item]
             x = pytree.tree_map(lambda a: _to_device_tensor(a, self.device, "x"), parts[0], is_leaf=_is_array)
             y = pytree.tree_map(lambda a: _to_device_tensor(a, self.device, "y"), parts[1], is_leaf=_is_array) if len(parts) > 1 and parts[1] is not None else None
             sw = _to_device_tensor(parts[2], self.device, "sample_weight").float() if len(parts) > 2 and parts[2] is not None else None
+            if self.class_weight is not None:
+                sw = _batch_class_weights(y, sw, self.class_weight)
+            if self.split:
+                mine = self.dp.split_batch(x, y, sw, self.training, self.rows_log)
+                if mine is None:
+                    continue
+                x, y, sw = mine
             yield x, y, sw
 
 
@@ -241,6 +280,8 @@ class Trainer:
         self.steps_per_execution = _check_steps_per_execution(steps_per_execution)
         self._compiled_forward: Callable | None = None
         self._prepared = False
+        self._dp: Any = None  # the DataParallel of the running fit/evaluate, or None (distribution.py)
+        self._custom = custom_steps_for(model, self)  # the model's own train_step/test_step, if it has them
 
     # ------------------------------------------------------------------ losses and metrics
     def _outputs(self, y_pred: Any) -> list:
@@ -266,6 +307,9 @@ class Trainer:
                 "The model was compiled without a loss. Pass loss= to compile(), e.g. "
                 "compile(optimizer='adam', loss='sparse_categorical_crossentropy')."
             )
+        if y is None:  # Keras fails here too (a ValueError on the dtype of None)
+            raise ValueError("The model was compiled with a loss, but the data has no targets: the batches are x or "
+                             "(x,). Yield (x, y) batches, or pass y=..., or compile without a loss and use add_loss.")
         preds = self._outputs(y_pred)
         ys = list(y) if isinstance(y, (list, tuple)) and len(preds) > 1 else [y]
         if isinstance(y, dict):
@@ -302,7 +346,7 @@ class Trainer:
 
         def make(ident: Any, k: int) -> Any:
             if isinstance(ident, str) and ident in ("accuracy", "acc"):
-                return m.resolve_accuracy(ys[k], preds[k])
+                return m.resolve_accuracy(ys[k], preds[k], name=ident)
             metric = m.get(ident)
             if not isinstance(metric, m.Metric):  # a plain function: wrap it, Keras-style
                 metric = m.MeanMetricWrapper(metric, name=getattr(ident, "__name__", str(ident)))
@@ -340,11 +384,16 @@ class Trainer:
         return [self.loss_tracker] + [m for _, m, _ in (self._metrics or [])]
 
     def reset_metrics(self) -> None:
+        if self._custom is not None:
+            self._custom.reset()
         for metric in self.metrics():
             metric.reset_state()
 
     def logs(self, prefix: str = "") -> dict[str, float]:
         """Current metric values as Python floats (one host sync), keys sorted as Keras sorts them."""
+        custom = self._custom.logs() if self._custom is not None else None
+        if custom is not None:  # what the model's own step returned
+            return {prefix + k: v for k, v in custom.items()}
         out = {}
         for metric in self.metrics():
             value = metric.result()
@@ -381,29 +430,45 @@ class Trainer:
         extra = self._extra_losses()
         return (loss if extra is None else loss + extra), y_pred
 
-    def train_step(self, x: Any, y: Any, sw: Any) -> None:
+    def prepare_step(self, x: Any) -> None:
+        """Build the model (from ``x``) and the step's lists, once."""
         if not self._prepared:
             if not self.model.built:
                 with torch.no_grad():
                     self.model(x, training=False)
             self._prepare()
+
+    def train_step(self, x: Any, y: Any, sw: Any) -> None:
+        if self._custom is not None and self._custom.train:
+            return self._custom.train_step(x, y, sw)
+        self.prepare_step(x)
         forward = self._forward_loss
         if self.jit_compile and not self.run_eagerly:
             if self._compiled_forward is None:
                 self._compiled_forward = torch.compile(self._forward_loss)
             forward = self._compiled_forward
+        self.train_body(forward, x, y, sw)
+
+    def train_body(self, forward: Callable, x: Any, y: Any, sw: Any) -> None:
+        """Forward, loss, backward, optimizer update, metric updates: no host sync (training/capture.py
+        captures exactly this in a CUDA graph)."""
         loss, y_pred = forward(x, y, sw)
         params = self._trainable
         for p in params:
             p.grad = None
-        loss.backward()
-        self.optimizer.apply([p.grad for p in params], params)
         batch = _length(x)
+        if self._dp is None:
+            loss.backward()
+        else:  # gradients, loss and rows summed over the processes
+            loss, batch = self._dp.backward(loss, batch, params, self.model)
+        self.optimizer.apply([p.grad for p in params], params)
         self.loss_tracker.update_state(loss.detach(), sample_weight=batch)
         self._update_metrics(y, y_pred, sw)
 
     @torch.no_grad()
     def test_step(self, x: Any, y: Any, sw: Any) -> None:
+        if self._custom is not None and self._custom.test:
+            return self._custom.test_step(x, y, sw)
         y_pred = self.model(x, training=False)
         loss = self.compute_loss(y, y_pred, sw)
         if not self._prepared:
@@ -547,7 +612,7 @@ def _check_class_weight(class_weight: Any, data: Any, sample_weight: Any) -> Non
     """Keras's rules for ``class_weight``, plus finite values and integer keys (Keras skips other keys)."""
     if not isinstance(class_weight, dict):
         raise ValueError(f"fit: `class_weight` must be a dict {{class index: weight}}. Received: {class_weight!r}")
-    if isinstance(data, _IterData):  # Keras raises for DataLoaders and generators alike
+    if isinstance(data, _IterData) and not data.is_py_dataset:  # Keras raises for DataLoaders and generators
         raise ValueError(
             f"Argument `class_weight` is not supported for {data.kind} inputs. Yield (x, y, sample_weight) batches "
             f"with the weights of each sample's class instead. Received: class_weight={class_weight}"
@@ -579,6 +644,16 @@ def _class_weight_to_sample_weight(y: Any, class_weight: dict) -> torch.Tensor:
     for k, w in class_weight.items():
         table[int(k)] = float(w)
     return table[labels]
+
+
+def _batch_class_weights(y: Any, sample_weight: Any, class_weight: dict) -> torch.Tensor:
+    """A PyDataset batch's sample weights from ``class_weight`` (Keras's rule: not with its own weights)."""
+    if sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time: the PyDataset yields "
+                         "(x, y, sample_weight) batches. Multiply the class weights into its sample weights instead.")
+    if y is None:
+        raise ValueError("fit: `class_weight` needs targets, but the PyDataset yields batches without y.")
+    return _class_weight_to_sample_weight(y, class_weight)
 
 
 def _run_executions(batches: Iterable[tuple], per_execution: int, step: Callable, begin: Callable,
@@ -626,7 +701,9 @@ def _fit_data(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any,
             raise ValueError("fit: validation_split needs array data; pass validation_data with a DataLoader or "
                              "generator.")
         data, val = data.split(validation_split)
-    if class_weight is not None:  # training batches only: validation losses stay unweighted by class
+    if class_weight is not None and isinstance(data, _IterData):  # a PyDataset: weighted batch by batch
+        data.class_weight = class_weight
+    elif class_weight is not None:  # training batches only: validation losses stay unweighted by class
         data.sw = _class_weight_to_sample_weight(data.y, class_weight)
     return data, val
 
@@ -651,6 +728,9 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
     verbose = 1 if verbose == "auto" else verbose
     data, val = _fit_data(model, x, y, sample_weight, class_weight, validation_split, validation_data)
     _calibrate_lsuv(model, data)
+    dp = trainer._dp = _distribution.active()
+    if dp is not None:
+        _begin_distributed(dp, trainer, data, batch_size)
     steps = steps_per_epoch or data.steps(batch_size)
     cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                                      verbose=verbose, epochs=epochs, steps=steps)
@@ -665,21 +745,55 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
         cbs.on_train_batch_end(i, callbacks_mod.LazyLogs(trainer.logs))
 
     epoch_logs: dict[str, Any] = {}
+    # jit_compile=True on CUDA: a CUDA-graph step; under a distribution the eager step (it holds collectives)
+    step = capture.train_step_for(trainer, data.device) if dp is None else trainer.train_step
+    batch_dp = dp if dp is not None and dp.needs_stop_sync(cbs.callbacks) else None  # who stops between batches
     for epoch in range(initial_epoch, epochs):
         trainer.reset_metrics()
         cbs.on_epoch_begin(epoch)
         _run_executions(data.batches(batch_size, shuffle, steps_per_epoch), trainer.steps_per_execution,
-                        trainer.train_step, cbs.on_train_batch_begin, batch_end, lambda: model.stop_training)
-        epoch_logs = trainer.logs()
+                        step, cbs.on_train_batch_begin, batch_end, lambda: _stop(model, batch_dp))
+        epoch_logs = _global_logs(trainer, dp, skip_loss=True)
         if val is not None and (epoch + 1) % validation_freq == 0:
             val_logs = _evaluate_data(model, trainer, val, validation_batch_size or batch_size, validation_steps, None)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             epoch_logs = dict(sorted(epoch_logs.items()))
         cbs.on_epoch_end(epoch, epoch_logs)
-        if model.stop_training:
+        if _stop(model, dp):
             break
+    if dp is not None:
+        dp.check_weights(model.weights, "fit (end)")
     cbs.on_train_end(epoch_logs)
     return model.history
+
+
+def _begin_distributed(dp: Any, trainer: Trainer, data: Any, batch_size: int) -> None:
+    """fit under a DataParallel: the data sharded, and the ranks' weights checked bit-identical."""
+    custom = getattr(trainer, "_custom", None)
+    if custom is not None and custom.train:
+        raise NotImplementedError("fit: a model with its own train_step cannot be trained under a DataParallel "
+                                  "distribution yet (its gradients would not be summed over the processes).")
+    if isinstance(data, _ArrayData):
+        dp.check_batch(batch_size, "fit")
+    else:
+        data.source, data.split = dp.shard_source(data.source)
+    data.training = True
+    dp.check_weights(trainer.model.weights, "fit (start)")
+
+
+def _stop(model: Any, dp: Any) -> bool:
+    """``model.stop_training``, OR-ed over the processes under a distribution (all stop together)."""
+    if dp is not None:
+        model.stop_training = dp.any(bool(model.stop_training))
+    return model.stop_training
+
+
+def _global_logs(trainer: Trainer, dp: Any, skip_loss: bool = False) -> dict:
+    """The logs over every process's rows (metric states summed over ranks); fit's loss tracker is
+    already global (``skip_loss``)."""
+    if dp is not None:
+        dp.sum_metric_states(trainer.metrics()[1 if skip_loss else 0:])
+    return trainer.logs()
 
 
 LSUV_BATCH = 1024  # rows of x that calibrate uncalibrated LSUV kernels at the start of fit
@@ -714,14 +828,14 @@ def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, ste
     if cbs is None:
         _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
                         _no_hook, _no_hook)
-        return trainer.logs()
+        return _global_logs(trainer, trainer._dp)
     from initium import callbacks as callbacks_mod
 
     cbs.on_test_begin()
     _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
                     cbs.on_test_batch_begin,
                     lambda i: cbs.on_test_batch_end(i, callbacks_mod.LazyLogs(trainer.logs)))
-    logs = trainer.logs()
+    logs = _global_logs(trainer, trainer._dp)
     cbs.on_test_end(logs)
     return logs
 
@@ -735,6 +849,7 @@ def evaluate(model: Any, x: Any = None, y: Any = None, batch_size: int | None = 
     verbose = 1 if verbose == "auto" else verbose
     data = _make_data(model, x, y, sample_weight, "evaluate")
     _check_finite(data, "evaluate")
+    trainer._dp = _distribution.active()
     bs = batch_size or 32
     cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                      steps=steps or data.steps(bs))
@@ -751,6 +866,9 @@ def predict(model: Any, x: Any, batch_size: int | None = None, verbose: Any = "a
     verbose = 1 if verbose == "auto" else verbose
     device = _model_device(model)
     data = _IterData(x, device) if _is_iterable_source(x) else _ArrayData(x, None, None, device)
+    dp = _distribution.active()
+    if dp is not None:  # each rank predicts its rows of every batch; gathered back in order below
+        data.rows_log = []
     bs = batch_size or 32
     cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                      steps=steps or data.steps(bs))
@@ -758,12 +876,15 @@ def predict(model: Any, x: Any, batch_size: int | None = None, verbose: Any = "a
     cbs.on_predict_begin()
     outs = []
     _run_executions(data.batches(bs, False, steps), trainer.steps_per_execution if trainer is not None else 1,
-                    lambda bx, _y, _sw: outs.append(model(bx, training=False)), cbs.on_predict_batch_begin,
+                    lambda bx, _y, _sw: outs.append(predict_batch(model, bx)), cbs.on_predict_batch_begin,
                     lambda i: cbs.on_predict_batch_end(i, {}))
     cbs.on_predict_end()
     if not outs:
         raise ValueError("predict: the input has no samples.")
     merged = pytree.tree_map(lambda *ts: torch.cat(ts, 0), *outs) if len(outs) > 1 else outs[0]
+    if dp is not None:
+        merged = pytree.tree_map(lambda t: dp.gather_rows(t, data.rows_log) if isinstance(t, torch.Tensor) else t,
+                                 merged)
     return pytree.tree_map(lambda t: backend.to_numpy(t) if isinstance(t, torch.Tensor) else t, merged)
 
 
@@ -778,6 +899,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
         _check_class_weight(class_weight, data, None)
         data.sw = _class_weight_to_sample_weight(data.y, class_weight)
     trainer.reset_metrics()
+    trainer._dp = _distribution.active()  # each process passes its own rows; the gradients are summed
     trainer.train_step(data.x, data.y, data.sw)
     return _results(trainer, trainer.logs(), return_dict)
 
@@ -792,8 +914,10 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None, 
 
 def _results(trainer: Trainer, logs: dict, return_dict: bool) -> Any:
     """``logs``, or ``[loss, *metrics]`` in compile order (``metrics`` then ``weighted_metrics``), or the
-    loss alone when there are no metrics."""
+    loss alone when there are no metrics. Keras's order: the logs named by ``model.metrics`` first, then
+    any other key a custom test_step returned, sorted."""
     if return_dict:
         return logs
-    ordered = [logs["loss"]] + [logs[m.name] for m in trainer.metrics()[1:]]
+    names = [m.name for m in trainer.model.metrics]
+    ordered = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
     return ordered[0] if len(ordered) == 1 else ordered

@@ -108,8 +108,9 @@ class Model(Layer):
         ``metrics`` are computed without sample weights and ``weighted_metrics`` with them (a weighted
         metric named like an unweighted one is logged as ``weighted_<name>``).
         ``steps_per_execution=N`` (a positive integer) calls the batch callbacks and the progress bar
-        once per N batches. ``jit_compile=True`` runs the forward pass and loss under ``torch.compile``;
-        ``run_eagerly=True`` never compiles (see ``run_eagerly``). ``auto_scale_loss`` acts in Keras only
+        once per N batches. ``jit_compile=True`` captures the whole training step in a CUDA graph on a
+        CUDA model (:mod:`initium.training.capture`); where it cannot (on the CPU, say) it warns once
+        with the reason and runs the forward pass and loss under ``torch.compile``; ``run_eagerly=True`` never compiles (see ``run_eagerly``). ``auto_scale_loss`` acts in Keras only
         under the ``mixed_float16`` policy, which initium does not have: it is checked and recorded.
         Details: :mod:`initium.training.trainer`.
         """

@@ -934,3 +934,36 @@ def test_terminate_on_nan_stops_a_real_diverging_fit(capsys):
     without = _compiled(seed=5, optimizer="sgd", lr=10.0)
     unchecked = without.fit(x, y, epochs=2, batch_size=8, verbose=0)
     assert not np.isfinite(unchecked.history["loss"][-1])  # the same run, unguarded, ends in NaN/inf
+
+
+def test_fit_validation_calls_the_test_hooks_as_keras_does():
+    """Keras runs fit's validation as an evaluate the callbacks see: on_test_begin, the test batch
+    hooks and on_test_end (with the unprefixed validation logs) come between the last training
+    batch and on_epoch_end."""
+    keras = pytest.importorskip("keras")
+
+    def trace(lib):
+        seen = []
+
+        class Recorder(lib.callbacks.Callback):
+            def __getattribute__(self, name):
+                attr = object.__getattribute__(self, name)
+                if name.startswith("on_") and callable(attr):
+                    def hook(*args, **kwargs):
+                        logs = args[-1] if args and isinstance(args[-1], dict) else kwargs.get("logs")
+                        seen.append((name, sorted(logs) if logs else []))
+                    return hook
+                return attr
+
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(12, 3)).astype("float32"), rng.normal(size=(12, 1)).astype("float32")
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        model.fit(x, y, batch_size=6, epochs=2, validation_data=(x[:8], y[:8]), callbacks=[Recorder()], verbose=0)
+        return seen
+
+    ours, theirs = trace(initium), trace(keras)
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    test_end = [logs for n, logs in ours if n == "on_test_end"]
+    assert test_end == [["loss", "mae"]] * 2
+    assert test_end == [logs for n, logs in theirs if n == "on_test_end"]

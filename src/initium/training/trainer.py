@@ -755,7 +755,8 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
                         step, cbs.on_train_batch_begin, batch_end, lambda: _stop(model, batch_dp))
         epoch_logs = _global_logs(trainer, dp, skip_loss=True)
         if val is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = _evaluate_data(model, trainer, val, validation_batch_size or batch_size, validation_steps, None)
+            # as in Keras, validation is an evaluate that the callbacks see (on_test_begin ... on_test_end)
+            val_logs = _evaluate_data(model, trainer, val, validation_batch_size or batch_size, validation_steps, cbs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             epoch_logs = dict(sorted(epoch_logs.items()))
         cbs.on_epoch_end(epoch, epoch_logs)

@@ -82,6 +82,83 @@ def data_loader(tmp: str) -> dict:
     return {"weights": _weights(model), "history": history.history}
 
 
+class _Partly(keras.Model):
+    """A frozen first layer, and a built layer that ``call`` never uses (its weights get no gradient)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = keras.layers.Dense(8, activation="relu", trainable=False)
+        self.hidden = keras.layers.Dense(16, activation="relu")
+        self.unused = keras.layers.Dense(5)
+        self.head = keras.layers.Dense(3, activation="softmax")
+        self.unused.build((None, 8))
+
+    def call(self, x):
+        return self.head(self.hidden(self.frozen(x)))
+
+
+def unused_frozen(tmp: str) -> dict:
+    """Gradient buckets of a few bytes (5 of them, reverse order: [head bias], [head kernel, unused bias],
+    [unused kernel, hidden bias], [hidden kernel], [loss and rows]): the unused weights' bucket never
+    fills during backward, so it and the ones after it go after backward, in order; the hooks are
+    gone after fit."""
+    x, y = _data(40, (8,), 3, 9)
+    sizes = distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES
+    distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES = 64, 256
+    launched = []
+
+    def on_batch_end(batch, logs):
+        dp = distribution.active()
+        if dp is not None:
+            launched.append((len(dp._reducer.buckets), dp._reducer.early))
+
+    try:
+        keras.utils.set_random_seed(4)
+        model = _Partly()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0,
+                            callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end)])
+    finally:
+        distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES = sizes
+    hooks = sum(len(getattr(w, "_post_accumulate_grad_hooks", None) or ()) for w in model.weights)
+    return {"weights": _weights(model), "history": history.history, "launched": launched, "hooks_left": hooks}
+
+
+class _RankBranch(keras.Model):
+    """Synchronized BatchNormalization, and a layer that only rank 1 uses: the ranks' backward passes
+    differ (rank 0's ``side`` weights get no gradient), yet they must issue the same collectives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = keras.layers.Dense(8)
+        self.bn = keras.layers.BatchNormalization(synchronized=True)
+        self.side = keras.layers.Dense(8)
+        self.head = keras.layers.Dense(3, activation="softmax")
+        self.side.build((None, 4))
+
+    def call(self, x):
+        h = self.bn(self.a(x))
+        if distribution.rank() == 1:
+            h = h + 0.1 * self.side(x)
+        return self.head(h)
+
+
+def rank_branch(tmp: str) -> dict:
+    """Small buckets (several per step, some sent during backward on one rank only, after it on the
+    other), next to the BatchNormalization all-reduces of backward: the run completes in step."""
+    x, y = _data(64, (4,), 3, 10)
+    sizes = distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES
+    distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES = 64, 256
+    try:
+        keras.utils.set_random_seed(0)
+        model = _RankBranch()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    finally:
+        distribution.FIRST_BUCKET_BYTES, distribution.BUCKET_BYTES = sizes
+    return {"weights": _weights(model), "history": history.history}
+
+
 def checkpoints(tmp: str) -> dict:
     """ModelCheckpoint and BackupAndRestore: rank 0 alone writes; a second fit resumes from the backup."""
     from initium.saving import keras_format
@@ -183,8 +260,9 @@ def _barrier() -> None:
         torch.distributed.barrier()
 
 
-SCENARIOS = {f.__name__: f for f in (mlp, conv_bn, bn_per_rank, data_loader, checkpoints, checkpoints_reference,
-                                     stop_together, nan_on_rank_one, mismatch, rank_one_raises)}
+SCENARIOS = {f.__name__: f for f in (mlp, conv_bn, bn_per_rank, data_loader, unused_frozen, rank_branch,
+                                     checkpoints, checkpoints_reference, stop_together, nan_on_rank_one, mismatch,
+                                     rank_one_raises)}
 
 
 def spawn_main(rank: int, world: int, port: int, out: str, names: list[str]) -> None:

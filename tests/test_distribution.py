@@ -49,8 +49,8 @@ def _join(ctx: mp.ProcessContext, limit_s: float) -> None:
             pytest.fail(f"the 2-process run did not finish within {limit_s} s")
 
 
-SCENARIOS = ["mlp", "conv_bn", "bn_per_rank", "data_loader", "checkpoints", "stop_together", "nan_on_rank_one",
-             "mismatch"]
+SCENARIOS = ["mlp", "conv_bn", "bn_per_rank", "data_loader", "unused_frozen", "rank_branch", "checkpoints",
+             "stop_together", "nan_on_rank_one", "mismatch"]
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,29 @@ def test_data_loader_gets_a_distributed_sampler(ranks, tmp_path):
     for r in ranks:
         _assert_weights(r["data_loader"]["weights"], want["weights"])
         _assert_history(r["data_loader"]["history"], want["history"])
+
+
+def test_gradients_overlap_backward_with_unused_and_frozen_weights(ranks, tmp_path):
+    """Buckets go out in order during backward until one waits for a weight without gradient; the
+    rest follow after backward (zeros for the unused weights); the hooks are removed when fit ends."""
+    with pytest.warns(UserWarning, match="Gradients do not exist"):  # alone: no gradient; distributed: zeros
+        want = _single("unused_frozen", tmp_path)
+    assert want["hooks_left"] == 0
+    _assert_ranks_bit_identical(ranks, "unused_frozen")
+    for r in ranks:
+        got = r["unused_frozen"]
+        _assert_weights(got["weights"], want["weights"])  # the frozen and unused weights unchanged as well
+        _assert_history(got["history"], want["history"])
+        assert got["launched"] == [(5, 1)] * 10  # 5 buckets, the first sent during backward, at every step
+        assert got["hooks_left"] == 0
+
+
+def test_rank_dependent_backward_next_to_synchronized_batch_norm(ranks):
+    """The gradients have a process group of their own: on the default group, a bucket sent during
+    backward on one rank and after it on the other would meet a BatchNormalization all-reduce."""
+    _assert_ranks_bit_identical(ranks, "rank_branch")  # fit's own end-of-fit checksum passed as well
+    losses = [r["rank_branch"]["history"]["loss"] for r in ranks]
+    assert len(losses[0]) == 2 and losses[0] == losses[1]
 
 
 def test_checkpoints_written_once_and_resume(ranks, tmp_path):

@@ -763,6 +763,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
         if _stop(model, dp):
             break
     if dp is not None:
+        dp.release()  # the gradient hooks and buckets of this fit
         dp.check_weights(model.weights, "fit (end)")
     cbs.on_train_end(epoch_logs)
     return model.history

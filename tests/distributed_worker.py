@@ -255,6 +255,27 @@ def mismatch(tmp: str) -> dict:
     return {"error": None}
 
 
+def differing_generator(tmp: str) -> dict:
+    """Generators that yield different batches on the two ranks (seeded by rank): every rank reads
+    each batch whole and keeps its rows, so fit must refuse, on both ranks, at the end of the pass;
+    the same generator seeded alike on both ranks trains."""
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+
+    def batches(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(3):
+            yield rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+
+    model.fit(batches(0), epochs=1, verbose=0)  # the same on both ranks: fine
+    try:
+        model.fit(batches(distribution.rank()), epochs=1, verbose=0)
+    except ValueError as e:
+        return {"error": str(e)}
+    return {"error": None}
+
+
 def _barrier() -> None:
     if distribution.active() is not None:
         torch.distributed.barrier()
@@ -262,7 +283,7 @@ def _barrier() -> None:
 
 SCENARIOS = {f.__name__: f for f in (mlp, conv_bn, bn_per_rank, data_loader, unused_frozen, rank_branch,
                                      checkpoints, checkpoints_reference, stop_together, nan_on_rank_one, mismatch,
-                                     rank_one_raises)}
+                                     differing_generator, rank_one_raises)}
 
 
 def spawn_main(rank: int, world: int, port: int, out: str, names: list[str]) -> None:

@@ -50,7 +50,7 @@ def _join(ctx: mp.ProcessContext, limit_s: float) -> None:
 
 
 SCENARIOS = ["mlp", "conv_bn", "bn_per_rank", "data_loader", "unused_frozen", "rank_branch", "checkpoints",
-             "stop_together", "nan_on_rank_one", "mismatch"]
+             "stop_together", "nan_on_rank_one", "mismatch", "differing_generator"]
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +170,12 @@ def test_weight_mismatch_fails_loudly(ranks):
         message = r["mismatch"]["error"]
         assert message is not None and "weights differ between the 2 processes" in message
         assert "head/kernel" in message
+
+
+def test_generators_differing_between_ranks_fail_on_every_rank(ranks):
+    for r in ranks:
+        message = r["differing_generator"]["error"]
+        assert message is not None and "read different batches" in message and "same seed" in message
 
 
 def test_failing_rank_fails_the_run_with_its_error():

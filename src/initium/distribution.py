@@ -200,6 +200,7 @@ class DataParallel:
         self._warned_drop = False
         self._reducer: _GradReducer | None = None  # this fit's gradient buckets and hooks
         self._group: Any = None  # the process group of the gradients (made on the first step)
+        self._batches_fp: torch.Tensor | None = None  # fingerprint of the batches read whole in this pass
 
     def __repr__(self) -> str:
         return f"<DataParallel rank {self.rank} of {self.world_size}>"
@@ -260,11 +261,42 @@ class DataParallel:
         from torch.utils import _pytree as pytree
 
         leaves = [t for t in pytree.tree_leaves(x) if isinstance(t, torch.Tensor)]
+        self._note_batch([*leaves, *(t for t in pytree.tree_leaves((y, sw)) if isinstance(t, torch.Tensor))])
         part = self.shard(int(leaves[0].shape[0]) if leaves else 0, training, log)
         if part is None:
             return None
         take = (lambda s: pytree.tree_map(lambda t: t[part] if isinstance(t, torch.Tensor) else t, s))
         return take(x), take(y) if y is not None else None, sw[part] if sw is not None else None
+
+    def _note_batch(self, tensors: Sequence[torch.Tensor]) -> None:
+        """Add a fingerprint of a batch read whole to this pass's running total (a device tensor:
+        no host sync). Rows are weighted by their position, so the same rows in another order
+        count as different data, as they would be (each rank keeps a slice of rows)."""
+        fp = torch.zeros((), dtype=torch.float64, device=tensors[0].device if tensors else "cpu")
+        for t in tensors:
+            if t.dim() and t.numel():
+                rows = torch.nan_to_num(t.detach().double(), 0.0, 0.0, 0.0).reshape(t.shape[0], -1).sum(1)
+                fp = fp + (rows * torch.arange(1, t.shape[0] + 1, dtype=torch.float64, device=t.device)).sum()
+        fp = fp + 1.0  # a batch of nothing still counts
+        self._batches_fp = fp if self._batches_fp is None else self._batches_fp + fp.to(self._batches_fp.device)
+
+    def check_same_batches(self, what: str) -> None:
+        """Fail on every rank when the ranks did not read the same batches in this pass.
+
+        Generators and ``PyDataset``s are read whole by every rank, which keeps its rows: that is
+        only right when every rank's source yields the same batches. Called at the end of each pass
+        over such data (one small all-reduce); every rank calls it, so all fail together."""
+        fp = self._batches_fp if self._batches_fp is not None else torch.zeros((), dtype=torch.float64)
+        self._batches_fp = None
+        both = torch.stack([fp, -fp]).to(self._device())
+        _dist().all_reduce(both, op=_dist().ReduceOp.MAX)
+        if both[0].item() != -both[1].item():
+            raise ValueError(
+                f"{what}: the {self.world_size} processes read different batches from the data source (a generator "
+                "or PyDataset). Under a distribution every process reads each batch whole and keeps its share of the "
+                "rows, so the source must yield the same batches on every process: seed its shuffling with the same "
+                "seed on every rank, or pass arrays or a torch DataLoader, which initium shards itself."
+            )
 
     # -------------------------------------------------------------- the step
     _overlap = True  # sum gradient buckets while backward runs (False: all after backward; bench/ddp_speed.py)

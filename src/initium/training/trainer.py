@@ -753,6 +753,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: int | None = None,
         cbs.on_epoch_begin(epoch)
         _run_executions(data.batches(batch_size, shuffle, steps_per_epoch), trainer.steps_per_execution,
                         step, cbs.on_train_batch_begin, batch_end, lambda: _stop(model, batch_dp))
+        _check_same_batches(data, dp, "fit")
         epoch_logs = _global_logs(trainer, dp, skip_loss=True)
         if val is not None and (epoch + 1) % validation_freq == 0:
             # as in Keras, validation is an evaluate that the callbacks see (on_test_begin ... on_test_end)
@@ -825,11 +826,19 @@ def _no_hook(*_: Any) -> None:
     """The batch hook of validation inside fit: it runs without callbacks."""
 
 
+def _check_same_batches(data: Any, dp: Any, what: str) -> None:
+    """Under a distribution, after a pass over a source every rank reads whole (a generator or a
+    PyDataset): fail on every rank if the ranks' batches differed (distribution.py)."""
+    if dp is not None and isinstance(data, _IterData) and data.split:
+        dp.check_same_batches(what)
+
+
 def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, steps: int | None, cbs: Any) -> dict:
     trainer.reset_metrics()
     if cbs is None:
         _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
                         _no_hook, _no_hook)
+        _check_same_batches(data, trainer._dp, "fit (validation)")
         return _global_logs(trainer, trainer._dp)
     from initium import callbacks as callbacks_mod
 
@@ -837,6 +846,7 @@ def _evaluate_data(model: Any, trainer: Trainer, data: Any, batch_size: int, ste
     _run_executions(data.batches(batch_size, False, steps), trainer.steps_per_execution, trainer.test_step,
                     cbs.on_test_batch_begin,
                     lambda i: cbs.on_test_batch_end(i, callbacks_mod.LazyLogs(trainer.logs)))
+    _check_same_batches(data, trainer._dp, "evaluate")
     logs = _global_logs(trainer, trainer._dp)
     cbs.on_test_end(logs)
     return logs
@@ -880,6 +890,7 @@ def predict(model: Any, x: Any, batch_size: int | None = None, verbose: Any = "a
     _run_executions(data.batches(bs, False, steps), trainer.steps_per_execution if trainer is not None else 1,
                     lambda bx, _y, _sw: outs.append(predict_batch(model, bx)), cbs.on_predict_batch_begin,
                     lambda i: cbs.on_predict_batch_end(i, {}))
+    _check_same_batches(data, dp, "predict")
     cbs.on_predict_end()
     if not outs:
         raise ValueError("predict: the input has no samples.")

@@ -219,3 +219,19 @@ def test_batch_size_must_divide_among_processes():
     dp.world_size, dp.rank = 2, 0
     with pytest.raises(ValueError, match=r"batch_size=15, world_size=2"):
         dp.check_batch(15, "fit")
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight", "none"])
+def test_losses_not_summed_exactly_over_ranks_are_refused(reduction):
+    """Each rank's loss is weighted by its rows before the gradient sum: exact only for a mean over the
+    batch, so other reductions are refused instead of training mis-scaled."""
+    from initium.training import trainer as trainer_mod
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError(reduction=reduction))
+    with pytest.raises(NotImplementedError, match=f"reduction='{reduction}'.*default reduction"):
+        trainer_mod._check_reductions_sum_over_ranks(model._trainer)
+    model.compile(optimizer="sgd", loss=[keras.losses.MeanSquaredError()])
+    trainer_mod._check_reductions_sum_over_ranks(model._trainer)  # the default: accepted
+    model.compile(optimizer="sgd", loss="mse")
+    trainer_mod._check_reductions_sum_over_ranks(model._trainer)

@@ -776,12 +776,30 @@ def _begin_distributed(dp: Any, trainer: Trainer, data: Any, batch_size: int) ->
     if custom is not None and custom.train:
         raise NotImplementedError("fit: a model with its own train_step cannot be trained under a DataParallel "
                                   "distribution yet (its gradients would not be summed over the processes).")
+    _check_reductions_sum_over_ranks(trainer)
     if isinstance(data, _ArrayData):
         dp.check_batch(batch_size, "fit")
     else:
         data.source, data.split = dp.shard_source(data.source)
     data.training = True
     dp.check_weights(trainer.model.weights, "fit (start)")
+
+
+def _check_reductions_sum_over_ranks(trainer: Trainer) -> None:
+    """Refuse, under a distribution, a loss whose reduction is not a mean over the batch's rows: each
+    rank's loss is weighted by its rows before the gradients are summed, which reproduces one process
+    exactly only for ``"sum_over_batch_size"``/``"mean"`` (a silent mis-scaling otherwise)."""
+    fns = trainer._losses
+    fns = list(fns.values()) if isinstance(fns, dict) else list(fns) if isinstance(fns, list) else [fns]
+    for fn in fns:
+        reduction = getattr(fn, "reduction", "sum_over_batch_size")
+        if reduction not in ("sum_over_batch_size", "mean"):
+            raise NotImplementedError(
+                f"fit under a DataParallel distribution: the loss {getattr(fn, 'name', fn)!r} has "
+                f"reduction={reduction!r}; only 'sum_over_batch_size' (the default) and 'mean' are summed over the "
+                "processes exactly so far. Compile with the default reduction (scale the loss with loss_weights if "
+                "you need a sum)."
+            )
 
 
 def _stop(model: Any, dp: Any) -> bool:

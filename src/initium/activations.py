@@ -359,6 +359,12 @@ def sparsemax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     """
     x = _tensor(x)
     (dim,) = _axes(x, axis, "sparsemax")
+    return sparsemax_along(x, dim)
+
+
+def sparsemax_along(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sparsemax's projection of a tensor along one axis, in ``x``'s dtype, without conversions or
+    checks (shared with ``ops.nn.sparsemax``)."""
     srt, _ = torch.sort(x, dim=dim, descending=True)
     cum = torch.cumsum(srt, dim=dim)
     shape = [1] * x.ndim

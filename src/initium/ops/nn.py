@@ -42,7 +42,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from initium import backend
+from initium import activations, backend
 from initium.ops.core import convert_to_tensor
 from initium.ops.operation import keras_op
 from initium.symbolic import KerasTensor
@@ -250,16 +250,7 @@ def log_softmax(x: Any, axis: Any = -1) -> torch.Tensor:
 def sparsemax(x: Any, axis: int = -1) -> torch.Tensor:
     """The Euclidean projection of ``x`` onto the probability simplex along ``axis`` (Martins and
     Astudillo, 2016): ``max(x - tau, 0)`` with ``tau`` chosen so the result sums to 1."""
-    x = convert_to_tensor(x)
-    ranked = torch.sort(x, dim=axis, descending=True).values
-    cumulative = torch.cumsum(ranked, dim=axis)
-    shape = [1] * x.dim()
-    shape[axis] = -1
-    k = torch.arange(1, x.shape[axis] + 1, dtype=x.dtype, device=x.device).reshape(shape)
-    in_support = ranked - (cumulative - 1) / k > 0
-    support_size = in_support.sum(dim=axis, keepdim=True)
-    tau = (torch.where(in_support, cumulative, 0.0).sum(dim=axis, keepdim=True) - 1) / support_size
-    return torch.clamp(x - tau, min=0.0)
+    return activations.sparsemax_along(convert_to_tensor(x), axis)
 
 
 # ============================================================================ spatial helpers

@@ -474,3 +474,10 @@ def test_missing_asset_is_an_error(tmp_path):
                 zout.writestr(name, zin.read(name))
     with pytest.raises(ValueError, match="no `vocabulary.txt` asset"):
         initium.saving.load_model(tmp_path / "bare.keras")
+
+
+@pytest.mark.parametrize("length", [0, -3, 2.5, True])
+def test_output_sequence_length_must_be_a_positive_integer(length):
+    with pytest.raises(ValueError, match=r"`output_sequence_length` must be either None or a positive integer.*"
+                                         rf"output_sequence_length={length!r}"):
+        layers.TextVectorization(output_sequence_length=length)

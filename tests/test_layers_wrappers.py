@@ -81,3 +81,14 @@ def test_pipeline_applies_layers_in_order_and_serializes_like_keras():
     again = initium.layers.deserialize(initium.layers.serialize(
         initium.layers.Pipeline([initium.layers.Rescaling(3.0)])))
     np.testing.assert_allclose(_numpy(initium, again(X)), 3 * X, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"epsilon": "x"}, ValueError, r"`epsilon` must be a non-negative number.*epsilon='x'"),
+    ({"epsilon": -1.0}, ValueError, r"epsilon=-1.0"),
+    ({"axis": "last"}, TypeError, r"`axis` must be an int or a list of ints.*axis='last'"),
+    ({"axis": []}, TypeError, r"axis=\[\]"),
+])
+def test_rms_normalization_refuses_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        initium.layers.RMSNormalization(**kwargs)

@@ -727,9 +727,10 @@ class TextVectorization(Layer):
         return tuple(range(1, ngrams + 1)) if whole(ngrams) else ngrams
 
     def _check_sequence_length(self, output_mode: str, length: Any) -> None:
-        if output_mode == "int" and not (length is None or isinstance(length, int) and not isinstance(length, bool)):
-            raise ValueError(f"{_label(self)}: `output_sequence_length` must be either None or an integer when "
-                             f"`output_mode` is 'int'. Received: output_sequence_length={length!r}")
+        if output_mode == "int" and not (length is None or isinstance(length, int) and not isinstance(length, bool)
+                                         and length > 0):
+            raise ValueError(f"{_label(self)}: `output_sequence_length` must be either None or a positive integer "
+                             f"when `output_mode` is 'int'. Received: output_sequence_length={length!r}")
         if output_mode != "int" and length is not None:
             raise ValueError(f"{_label(self)}: `output_sequence_length` must not be set if `output_mode` is not "
                              f"'int'. Received output_sequence_length={length}.")

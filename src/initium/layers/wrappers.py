@@ -123,6 +123,13 @@ class RMSNormalization(Layer):
 
     def __init__(self, axis: Any = -1, epsilon: float = 1e-6, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        whole = (lambda a: isinstance(a, int) and not isinstance(a, bool))
+        if not (whole(axis) or isinstance(axis, (list, tuple)) and axis and all(map(whole, axis))):
+            raise TypeError(f"RMSNormalization '{self.name}': `axis` must be an int or a list of ints. "
+                            f"Received: axis={axis!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
+            raise ValueError(f"RMSNormalization '{self.name}': `epsilon` must be a non-negative number, e.g. 1e-6. "
+                             f"Received: epsilon={epsilon!r}")
         self.axis = axis
         self.epsilon = epsilon
 

@@ -404,6 +404,8 @@ class ProgbarLogger(Callback):
     draws (see :class:`initium.training.progress.Progbar`).
     """
 
+    _rank_zero_only = True  # under a distribution, rank 0 alone runs it (distribution.local_callbacks)
+
     def __init__(self) -> None:
         super().__init__()
         self.seen = 0
@@ -785,6 +787,8 @@ class CSVLogger(Callback):
     ``append=True`` writes the header only into an empty or new file.
     """
 
+    _rank_zero_only = True  # under a distribution, rank 0 alone runs it (distribution.local_callbacks)
+
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.sep = separator
@@ -1158,6 +1162,8 @@ class ModelCheckpoint(_MonitorCallback):
     only when ``monitor`` improves on the best so far (first compared with
     ``initial_value_threshold`` when given); when the key is missing it warns and saves.
     """
+
+    _rank_zero_only = True  # under a distribution, rank 0 alone runs it (distribution.local_callbacks)
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",

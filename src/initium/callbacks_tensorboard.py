@@ -22,9 +22,8 @@ like a Keras one:
 ``profile_batch`` other than 0 is refused, as by Keras's torch backend (use ``torch.profiler``).
 
 The ``tensorboard`` package is optional (``pip install initium[tensorboard]``); it is imported when
-the callback is created, never by ``import initium``. ``should_write()`` is the single place that
-decides whether this process writes anything (always, by default): a distributed run overrides it
-so that only one rank writes.
+the callback is created, never by ``import initium``. Under a distribution it runs on rank 0 only
+(``_rank_zero_only``); ``should_write()`` is the one place a subclass can keep a process silent.
 """
 
 from __future__ import annotations
@@ -124,9 +123,12 @@ class TensorBoard(Callback):
         self._epoch_start_iterations = 0
 
     # ------------------------------------------------------------------ who writes, and where
+    _rank_zero_only = True  # under a distribution, rank 0 alone runs it (distribution.local_callbacks)
+
     def should_write(self) -> bool:
-        """Whether this process writes logs. Always, here; a distributed run overrides this so that
-        a single rank writes (every write and every file goes through ``_writer``)."""
+        """Whether this process writes logs: always, here (under a distribution the callback runs on
+        rank 0 only); a subclass may override it to keep a process silent (every write and every
+        file goes through ``_writer``)."""
         return True
 
     def _writer(self, run: str) -> Any:

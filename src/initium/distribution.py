@@ -74,7 +74,6 @@ __all__ = ["DataParallel", "DeviceMesh", "LayoutMap", "ModelParallel", "distribu
 DEFAULT_TIMEOUT_S = 300.0  # how long a collective waits for a missing peer before it raises
 BUCKET_BYTES = 25 * 2 ** 20  # gradients are summed in flat buckets of at most this size (DDP's default)
 FIRST_BUCKET_BYTES = 2 ** 20  # the first bucket (the last layers' gradients, ready first) is smaller (DDP's)
-RANK_ZERO_CALLBACKS = ("ProgbarLogger", "ModelCheckpoint", "CSVLogger", "TensorBoard")
 
 _UNSET = object()  # no set_distribution call yet: under torchrun, a DataParallel is made on first use
 _distribution: Any = _UNSET
@@ -715,12 +714,11 @@ def is_rank_zero() -> bool:
 
 
 def local_callbacks(callbacks: list) -> list:
-    """The callbacks this rank runs: rank-0-only ones (by class, or ``_rank_zero_only = True``) are
-    left out on the other ranks."""
+    """The callbacks this rank runs: those marked ``_rank_zero_only = True`` (the progress bar,
+    ModelCheckpoint, CSVLogger, TensorBoard, or a user's) are left out on the other ranks."""
     if is_rank_zero():
         return callbacks
-    return [cb for cb in callbacks if not (getattr(cb, "_rank_zero_only", False)
-                                           or any(k.__name__ in RANK_ZERO_CALLBACKS for k in type(cb).__mro__))]
+    return [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
 
 
 _pin_local_gpu()
